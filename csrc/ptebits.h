@@ -1,0 +1,348 @@
+/*
+ * ptebits.h - x86-64 page-table entry layouts as Linux encodes them.
+ *
+ * The single source of every bit position in ptebits: the Python layer reads
+ * these numbers through cffi and never types them again.
+ *
+ * Two kernels are described (selected at run time by a pb_profile, never by
+ * #ifdef):
+ *   5.12  = Linux 5.12.9 plus Peter Xu's "userfaultfd-wp: Support shmem and
+ *           hugetlbfs" v2 series (April 2021), which adds the uffd-wp special
+ *           swap PTE (raw value 0x4).
+ *   6.18  = Linux 6.18.35 (mainline PTE markers).
+ * Sources: arch/x86/include/asm/{pgtable_types.h,pgtable_64.h,pgtable.h,
+ * pgtable-invert.h}, include/linux/{swap.h,swapops.h}, fs/proc/task_mmu.c of
+ * each version; the v2 series' patches 03/24 and 04/24 for the special PTE.
+ *
+ * Plain C99, no global state: every function is pure over its arguments.
+ */
+#ifndef PTEBITS_H
+#define PTEBITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------
+ * Present PTE (4 KiB leaf).  arch/x86/include/asm/pgtable_types.h, 5.12.9 and
+ * 6.18.35 (the rows that differ are marked).
+ *
+ *  63  62..59  58     57     56..52  51 ...... 12  11  10  9   8   7   6  5  4   3   2   1  0
+ *  NX  PKEY    SW5    SW4    -       PFN           SW3 SW2 SW1 G   PAT D  A  PCD PWT U   RW P
+ *              5.12: DEVMAP (SOFTW4 = 58)          SD  UWP SPL
+ *              6.18: SAVED_DIRTY (SOFTW5 = 58)
+ *
+ * PROT_NONE / NUMA-hinting PTE: P = 0 and bit 8 (GLOBAL) is PROTNONE; the
+ * PFN field is stored inverted (L1TF, pgtable-invert.h).
+ * ------------------------------------------------------------------------ */
+#define PB_PAGE_BIT_PRESENT     0   /* the MMU may use the entry */
+#define PB_PAGE_BIT_RW          1   /* writeable */
+#define PB_PAGE_BIT_USER        2   /* user-space addressable */
+#define PB_PAGE_BIT_PWT         3   /* page write-through */
+#define PB_PAGE_BIT_PCD         4   /* page cache disabled */
+#define PB_PAGE_BIT_ACCESSED    5   /* set by the CPU on access */
+#define PB_PAGE_BIT_DIRTY       6   /* set by the CPU on write */
+#define PB_PAGE_BIT_PAT         7   /* PAT on 4 KiB pages, PSE on PMD/PUD */
+#define PB_PAGE_BIT_GLOBAL      8   /* global TLB entry */
+#define PB_PAGE_BIT_SOFTW1      9
+#define PB_PAGE_BIT_SOFTW2      10
+#define PB_PAGE_BIT_SOFTW3      11
+#define PB_PAGE_BIT_PKEY_BIT0   59  /* protection key, 4 bits */
+#define PB_PAGE_BIT_NX          63  /* no execute */
+
+/* Software bits, named after their role (pgtable_types.h). */
+#define PB_PAGE_BIT_SPECIAL     PB_PAGE_BIT_SOFTW1  /* no struct page behind it */
+#define PB_PAGE_BIT_UFFD_WP     PB_PAGE_BIT_SOFTW2  /* HAVE_ARCH_USERFAULTFD_WP */
+#define PB_PAGE_BIT_SOFT_DIRTY  PB_PAGE_BIT_SOFTW3  /* CONFIG_MEM_SOFT_DIRTY */
+/* 5.12: SOFTW4 = 58 carries DEVMAP.  6.6+ renumbered: SOFTW4 = 57 (DEVMAP until
+ * its removal before 6.18), SOFTW5 = 58 = SAVED_DIRTY, so that a write-protected
+ * dirty PTE never reads as a shadow-stack PTE (Write=0, Dirty=1). */
+#define PB_PAGE_BIT_DEVMAP_5_12       58
+#define PB_PAGE_BIT_SOFTW4_6_18       57
+#define PB_PAGE_BIT_SAVED_DIRTY_6_18  58
+/* PROTNONE borrows GLOBAL: only meaningful while PRESENT is clear. */
+#define PB_PAGE_BIT_PROTNONE    PB_PAGE_BIT_GLOBAL
+
+#define PB_BIT(n)               ((uint64_t)1 << (n))
+#define PB_PAGE_PRESENT         PB_BIT(PB_PAGE_BIT_PRESENT)
+#define PB_PAGE_RW              PB_BIT(PB_PAGE_BIT_RW)
+#define PB_PAGE_USER            PB_BIT(PB_PAGE_BIT_USER)
+#define PB_PAGE_PWT             PB_BIT(PB_PAGE_BIT_PWT)
+#define PB_PAGE_PCD             PB_BIT(PB_PAGE_BIT_PCD)
+#define PB_PAGE_ACCESSED        PB_BIT(PB_PAGE_BIT_ACCESSED)
+#define PB_PAGE_DIRTY           PB_BIT(PB_PAGE_BIT_DIRTY)
+#define PB_PAGE_PAT             PB_BIT(PB_PAGE_BIT_PAT)
+#define PB_PAGE_GLOBAL          PB_BIT(PB_PAGE_BIT_GLOBAL)
+#define PB_PAGE_PROTNONE        PB_BIT(PB_PAGE_BIT_PROTNONE)
+#define PB_PAGE_SPECIAL         PB_BIT(PB_PAGE_BIT_SPECIAL)
+#define PB_PAGE_NX              PB_BIT(PB_PAGE_BIT_NX)
+#define PB_PAGE_PKEY_MASK       ((uint64_t)0xf << PB_PAGE_BIT_PKEY_BIT0)
+
+/* PTE_PFN_MASK = PAGE_MASK & __PHYSICAL_MASK, __PHYSICAL_MASK_SHIFT = 52 in
+ * both kernels (no SME/TDX: the mask is then a compile-time constant). */
+#define PB_PAGE_SHIFT           12
+#define PB_PHYSICAL_MASK_SHIFT  52
+#define PB_PTE_PFN_MASK         (((uint64_t)1 << PB_PHYSICAL_MASK_SHIFT) - ((uint64_t)1 << PB_PAGE_SHIFT))
+#define PB_PFN_BITS             (PB_PHYSICAL_MASK_SHIFT - PB_PAGE_SHIFT)  /* 40 */
+
+/* Standard user pgprots (pgtable_types.h, identical in 5.12 and 6.18). */
+#define PB_PAGE_NONE            (PB_PAGE_ACCESSED | PB_PAGE_PROTNONE)
+#define PB_PAGE_SHARED          (PB_PAGE_PRESENT | PB_PAGE_RW | PB_PAGE_USER | PB_PAGE_ACCESSED | PB_PAGE_NX)
+#define PB_PAGE_SHARED_EXEC     (PB_PAGE_PRESENT | PB_PAGE_RW | PB_PAGE_USER | PB_PAGE_ACCESSED)
+#define PB_PAGE_COPY_NOEXEC     (PB_PAGE_PRESENT | PB_PAGE_USER | PB_PAGE_ACCESSED | PB_PAGE_NX)
+#define PB_PAGE_COPY_EXEC       (PB_PAGE_PRESENT | PB_PAGE_USER | PB_PAGE_ACCESSED)
+#define PB_PAGE_COPY            PB_PAGE_COPY_NOEXEC
+#define PB_PAGE_READONLY        PB_PAGE_COPY_NOEXEC
+#define PB_PAGE_READONLY_EXEC   PB_PAGE_COPY_EXEC
+#define PB_PAGE_KERNEL          (PB_PAGE_PRESENT | PB_PAGE_RW | PB_PAGE_ACCESSED | PB_PAGE_DIRTY | PB_PAGE_GLOBAL | PB_PAGE_NX)
+
+/* ------------------------------------------------------------------------
+ * Swap-format PTE (arch/x86/include/asm/pgtable_64.h, 5.12.9 and 6.18.35).
+ *
+ *  63 .. 59  58 ............................. 9  8  7  6  5  4  3  2  1  0
+ *  [ type  ][ ~offset (50 bits, inverted: L1TF) ][0][0][x][x][0][E][U][S][0]
+ *
+ *  S = _PAGE_SWP_SOFT_DIRTY (bit 1, = RW; only with MEM_SOFT_DIRTY)
+ *  U = _PAGE_SWP_UFFD_WP    (bit 2, = USER; HAVE_ARCH_USERFAULTFD_WP)
+ *  E = _PAGE_SWP_EXCLUSIVE  (bit 3, = PWT; 5.19+, so 6.18 only)
+ *  Bits 0 and 8 must be clear (else pte_present), 5/6 are avoided (A/D
+ *  erratum), 7 is clear (PSE: a PMD migration entry must not look huge).
+ *
+ *  encode: raw = (~offset << 14 >> 5) | type << 59; decode: offset =
+ *  ~raw << 5 >> 14.  Offset 2^50-1 with type 0 is raw 0 (pte_none).
+ *
+ * Swap formats by kind (a row per entry format; offset shown decoded):
+ *  swap        type < MAX_SWAPFILES           offset = slot
+ *  migration   type = SWP_MIGRATION_*         offset = pfn | young << SWP_PFN_BITS | dirty << SWP_PFN_BITS+1 (6.18)
+ *  device      type = SWP_DEVICE_*            offset = pfn
+ *  hwpoison    type = SWP_HWPOISON            offset = pfn
+ *  marker      type = SWP_PTE_MARKER (6.18)   offset = PTE_MARKER_* bits; uffd-wp marker = 0xfffffffffffffc00
+ *  special     raw == 0x4 exactly (5.12 + v2) the uffd-wp special PTE, outside the type space
+ * ------------------------------------------------------------------------ */
+#define PB_SWP_TYPE_BITS        5                      /* MAX_SWAPFILES_SHIFT */
+#define PB_SWP_NTYPES           (1 << PB_SWP_TYPE_BITS)
+#define PB_SWP_OFFSET_FIRST_BIT (PB_PAGE_BIT_PROTNONE + 1)  /* 9 */
+#define PB_SWP_OFFSET_SHIFT     (PB_SWP_OFFSET_FIRST_BIT + PB_SWP_TYPE_BITS)  /* 14 */
+#define PB_SWP_TYPE_SHIFT       (64 - PB_SWP_TYPE_BITS)  /* 59 */
+#define PB_SWP_OFFSET_BITS      (64 - PB_SWP_OFFSET_SHIFT)  /* 50 */
+#define PB_PAGE_BIT_SWP_SOFT_DIRTY  PB_PAGE_BIT_RW
+#define PB_PAGE_BIT_SWP_UFFD_WP     PB_PAGE_BIT_USER
+#define PB_PAGE_BIT_SWP_EXCLUSIVE   PB_PAGE_BIT_PWT
+
+/* 6.18 PTE markers (include/linux/swapops.h): the offset of a type-31 entry. */
+#define PB_PTE_MARKER_UFFD_WP   1u   /* BIT(0) */
+#define PB_PTE_MARKER_POISONED  2u   /* BIT(1), was SWAPIN_ERROR */
+#define PB_PTE_MARKER_GUARD     4u   /* BIT(2), MADV_GUARD_INSTALL */
+#define PB_PTE_MARKER_MASK      7u
+
+/* v2 series 03/24: UFFD_WP_SWP_PTE_SPECIAL = __pte(_PAGE_SWP_UFFD_WP). */
+#define PB_UFFD_WP_SWP_PTE_SPECIAL_V2  PB_BIT(PB_PAGE_BIT_SWP_UFFD_WP)
+
+/* MAX_PHYSMEM_BITS (arch/x86/include/asm/sparsemem.h): 46 on 4-level, 52 on
+ * 5-level paging; 6.18's SWP_PFN_BITS = MAX_PHYSMEM_BITS - PAGE_SHIFT. */
+#define PB_MAX_PHYSMEM_BITS_4LEVEL 46
+#define PB_MAX_PHYSMEM_BITS_5LEVEL 52
+
+/* ------------------------------------------------------------------------
+ * /proc/PID/pagemap word (fs/proc/task_mmu.c, Documentation/admin-guide/mm/
+ * pagemap.rst).
+ *  63 PRESENT  62 SWAP  61 FILE  58 GUARD_REGION (6.15+)  57 UFFD_WP (5.13+)
+ *  56 MMAP_EXCLUSIVE  55 SOFT_DIRTY  54..0 frame: PFN, or type | offset << 5
+ * ------------------------------------------------------------------------ */
+#define PB_PM_BIT_SOFT_DIRTY     55
+#define PB_PM_BIT_MMAP_EXCLUSIVE 56
+#define PB_PM_BIT_UFFD_WP        57
+#define PB_PM_BIT_GUARD_REGION   58
+#define PB_PM_BIT_FILE           61
+#define PB_PM_BIT_SWAP           62
+#define PB_PM_BIT_PRESENT        63
+#define PB_PM_FLAGS_SHIFT        55
+#define PB_PM_FRAME_BITS         55
+#define PB_PM_FRAME_MASK         (PB_BIT(PB_PM_FRAME_BITS) - 1)
+
+/* Facts about the page behind a PTE that pte_to_pagemap_entry looks up. */
+#define PB_PMIN_FILE        1u  /* the folio is not anonymous */
+#define PB_PMIN_EXCLUSIVE   2u  /* mapped exactly once */
+#define PB_PMIN_SHOW_PFN    4u  /* the reader had CAP_SYS_ADMIN */
+#define PB_PMIN_VMA_SOFTDIRTY 8u /* VM_SOFTDIRTY on the VMA */
+
+/* ------------------------------------------------------------------------
+ * Kinds, sub-kinds and the "aux" word of a decoded entry.
+ * ------------------------------------------------------------------------ */
+#define PB_KIND_NONE            0  /* pte_none(): zero but for A/D */
+#define PB_KIND_PRESENT         1
+#define PB_KIND_PROTNONE        2  /* pte_present() by bit 8 alone */
+#define PB_KIND_SWAP            3  /* a real swap slot */
+#define PB_KIND_MIGRATION       4
+#define PB_KIND_DEVICE          5
+#define PB_KIND_HWPOISON        6
+#define PB_KIND_MARKER          7  /* 6.18 PTE marker */
+#define PB_KIND_UFFD_WP_SPECIAL 8  /* v2 special PTE 0x4 */
+#define PB_KIND_BAD             9  /* what do_swap_page would reject */
+#define PB_KIND_COUNT           10
+
+/* Migration and device entries: which special type, as a sub-kind. */
+#define PB_SUB_MIGRATION_READ           0
+#define PB_SUB_MIGRATION_READ_EXCLUSIVE 1
+#define PB_SUB_MIGRATION_WRITE          2
+#define PB_SUB_DEVICE_PRIVATE_READ      0
+#define PB_SUB_DEVICE_PRIVATE_WRITE     1
+#define PB_SUB_DEVICE_EXCLUSIVE         2
+
+/* aux: fields of non-present entries, then predicates of any entry. */
+#define PB_AUX_SUB_SHIFT        0   /* 2 bits: PB_SUB_* */
+#define PB_AUX_SUB_MASK         3u
+#define PB_AUX_MARKER_SHIFT     2   /* 3 bits: PB_PTE_MARKER_* */
+#define PB_AUX_SWP_SOFT_DIRTY   (1u << 5)
+#define PB_AUX_SWP_UFFD_WP      (1u << 6)
+#define PB_AUX_SWP_EXCLUSIVE    (1u << 7)
+#define PB_AUX_MIG_YOUNG        (1u << 8)
+#define PB_AUX_MIG_DIRTY        (1u << 9)
+#define PB_AUX_CANONICAL        (1u << 10)  /* re-encoding gives the raw value */
+#define PB_AUX_WRITE            (1u << 11)  /* pte_write() (present kinds) */
+#define PB_AUX_DIRTY            (1u << 12)  /* pte_dirty() (present kinds) */
+#define PB_AUX_YOUNG            (1u << 13)  /* pte_young() (present kinds) */
+#define PB_AUX_UFFD_WP_ANY      (1u << 14)  /* uffd-wp in any form */
+#define PB_AUX_FIELD_MASK       0x3ffu      /* bits an encoder reads */
+
+/* ------------------------------------------------------------------------
+ * Kernel profiles: a kernel version plus the config options that change
+ * layouts.  Built by pb_profile_init; a bit the config leaves out is a zero
+ * mask, so the code paths need no #ifdef.
+ * ------------------------------------------------------------------------ */
+#define PB_KERNEL_5_12_UFFD_WP_V2 1
+#define PB_KERNEL_6_18            2
+
+#define PB_CFG_MIGRATION        (1u << 0)  /* CONFIG_MIGRATION */
+#define PB_CFG_MEMORY_FAILURE   (1u << 1)  /* CONFIG_MEMORY_FAILURE */
+#define PB_CFG_DEVICE_PRIVATE   (1u << 2)  /* CONFIG_DEVICE_PRIVATE */
+#define PB_CFG_NUMA_BALANCING   (1u << 3)  /* CONFIG_NUMA_BALANCING */
+#define PB_CFG_PKEYS            (1u << 4)  /* CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS */
+#define PB_CFG_SOFT_DIRTY       (1u << 5)  /* CONFIG_MEM_SOFT_DIRTY */
+#define PB_CFG_UFFD_WP          (1u << 6)  /* CONFIG_HAVE_ARCH_USERFAULTFD_WP */
+#define PB_CFG_LA57             (1u << 7)  /* 5-level paging at run time */
+#define PB_CFG_ALL              0xffu
+
+#define PB_NO_TYPE              0xff
+
+typedef struct pb_profile {
+    int kernel;                  /* PB_KERNEL_* */
+    uint32_t config;             /* PB_CFG_* */
+    /* present-PTE software bits (0 where the profile has none) */
+    uint64_t uffd_wp;            /* _PAGE_UFFD_WP */
+    uint64_t soft_dirty;         /* _PAGE_SOFT_DIRTY */
+    uint64_t saved_dirty;        /* _PAGE_SAVED_DIRTY (6.18) */
+    uint64_t devmap;             /* _PAGE_DEVMAP (5.12) */
+    uint64_t pkey_mask;          /* _PAGE_PKEY_BIT0..3 */
+    uint64_t dirty_bits;         /* what pte_dirty() tests */
+    uint64_t chg_mask;           /* _PAGE_CHG_MASK, kept by pte_modify */
+    uint64_t protnone_test;      /* PROTNONE if NUMA_BALANCING, else 0 */
+    /* swap-PTE flag bits */
+    uint64_t swp_soft_dirty;
+    uint64_t swp_uffd_wp;
+    uint64_t swp_exclusive;
+    uint64_t special_pte;        /* v2 uffd-wp special PTE; 0 = none */
+    /* swap-type numbering (include/linux/swap.h) */
+    uint32_t max_swapfiles;
+    uint8_t type_kind[PB_SWP_NTYPES];  /* PB_KIND_* for each type */
+    uint8_t type_sub[PB_SWP_NTYPES];   /* PB_SUB_* for migration/device */
+    uint8_t type_hwpoison;
+    uint8_t type_migration[3];   /* by PB_SUB_MIGRATION_* */
+    uint8_t type_device[3];      /* by PB_SUB_DEVICE_* */
+    uint8_t type_marker;
+    /* pfn swap entries (6.18 swapops.h): PFN width and migration A/D bits */
+    uint32_t swp_pfn_bits;       /* bits of offset that are the PFN */
+    uint64_t swp_pfn_mask;
+    uint64_t mig_young;          /* offset bit, 0 if absent */
+    uint64_t mig_dirty;
+    uint64_t pfn_limit_present;  /* PFNs a present PTE can hold (exclusive) */
+    uint64_t pfn_limit_swp;      /* PFNs a pfn swap entry can hold (exclusive) */
+    /* pagemap bits the kernel reports (0 where absent) */
+    uint64_t pm_uffd_wp;
+    uint64_t pm_guard;
+} pb_profile;
+
+/* ------------------------------------------------------------------------
+ * Decoded fields of one entry (the encoders read the same struct).
+ * ------------------------------------------------------------------------ */
+typedef struct pb_fields {
+    uint8_t kind;
+    uint8_t swp_type;
+    uint16_t aux;
+    uint64_t pfn;         /* present: pte_pfn(); pfn entries: swp_offset_pfn() */
+    uint64_t flags;       /* present kinds: pte_flags() = raw & ~PTE_PFN_MASK */
+    uint64_t swp_offset;  /* swap-format kinds: swp_offset() */
+} pb_fields;
+
+/* Status codes (0 = ok); pb_strerror() names them. */
+#define PB_OK                 0
+#define PB_E_PROFILE          1   /* unknown kernel or config */
+#define PB_E_KIND             2   /* the profile has no such kind */
+#define PB_E_PFN              3   /* PFN out of range */
+#define PB_E_OFFSET           4   /* swap offset out of range */
+#define PB_E_TYPE             5   /* swap type out of range */
+#define PB_E_PROT             6   /* pgprot has bits inside the PFN field */
+#define PB_E_FLAG             7   /* a flag the profile does not have */
+#define PB_E_CONFLICT         8   /* two flags that exclude each other */
+#define PB_E_MARKER           9   /* empty marker or unknown marker bits */
+#define PB_E_ALIAS            10  /* the encoding reads back as another kind */
+#define PB_E_NOT_PRESENT      11  /* present-PTE helper on a non-present entry */
+#define PB_E_NOT_SWAP         12  /* swap-PTE helper on another entry */
+#define PB_E_OP               13  /* unknown operation */
+#define PB_E_COUNT            14
+
+/* PTE helpers (arch/x86/include/asm/pgtable.h of each kernel). */
+#define PB_OP_WRPROTECT         0
+#define PB_OP_MKWRITE           1   /* pte_mkwrite(pte, vma), no shadow stack */
+#define PB_OP_MKUFFD_WP         2
+#define PB_OP_CLEAR_UFFD_WP     3
+#define PB_OP_MKDIRTY           4
+#define PB_OP_MKCLEAN           5
+#define PB_OP_MKYOUNG           6
+#define PB_OP_MKOLD             7
+#define PB_OP_MKSOFT_DIRTY      8
+#define PB_OP_CLEAR_SOFT_DIRTY  9
+#define PB_OP_SWP_MKUFFD_WP     10
+#define PB_OP_SWP_CLEAR_UFFD_WP 11
+#define PB_OP_SWP_MKSOFT_DIRTY  12
+#define PB_OP_SWP_CLEAR_SOFT_DIRTY 13
+#define PB_OP_SWP_MKEXCLUSIVE   14
+#define PB_OP_SWP_CLEAR_EXCLUSIVE 15
+#define PB_OP_MODIFY            16  /* pte_modify(pte, arg) */
+#define PB_OP_COUNT             17
+
+/* ---- profiles ---- */
+int pb_profile_init(pb_profile *p, int kernel, uint32_t config);
+
+/* ---- names (for the Python layer's enums and messages) ---- */
+const char *pb_kind_name(int kind);
+const char *pb_sub_name(int kind, int sub);
+const char *pb_strerror(int status);
+const char *pb_op_name(int op);
+
+/* ---- one entry ---- */
+int pb_classify_one(const pb_profile *p, uint64_t raw);
+void pb_decode_one(const pb_profile *p, uint64_t raw, pb_fields *f);
+int pb_encode_one(const pb_profile *p, const pb_fields *f, uint64_t *raw);
+int pb_pte_op_one(const pb_profile *p, int op, uint64_t raw, uint64_t arg, uint64_t *out);
+uint64_t pb_pte_to_pagemap_one(const pb_profile *p, uint64_t raw, uint32_t facts);
+void pb_pagemap_decode_one(const pb_profile *p, uint64_t pm, pb_fields *f);
+/* The exclusive upper limit behind PB_E_PFN / PB_E_OFFSET / PB_E_TYPE. */
+uint64_t pb_limit(const pb_profile *p, int status, int kind);
+
+/* ---- loops over arrays.  On failure *err_index is the first bad entry. ---- */
+void pb_classify_array(const pb_profile *p, const uint64_t *raw, size_t n, uint8_t *kind);
+void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
+                     uint8_t *kind, uint64_t *pfn, uint64_t *flags,
+                     uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);
+int pb_encode_array(const pb_profile *p, int kind, size_t n,
+                    const uint64_t *pfn_or_type, const uint64_t *prot_or_offset,
+                    const uint16_t *aux, uint64_t *out, size_t *err_index);
+int pb_pte_op_array(const pb_profile *p, int op, const uint64_t *raw, size_t n,
+                    const uint64_t *arg, uint64_t *out, size_t *err_index);
+void pb_pte_to_pagemap_array(const pb_profile *p, const uint64_t *raw, size_t n,
+                             const uint8_t *facts, uint64_t *out);
+void pb_pagemap_decode_array(const pb_profile *p, const uint64_t *pm, size_t n,
+                             uint8_t *kind, uint64_t *pfn, uint16_t *pm_flags,
+                             uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);
+
+#endif /* PTEBITS_H */

@@ -1,0 +1,30 @@
+"""ptebits: x86-64 page-table entries bit for bit as Linux encodes them."""
+from __future__ import annotations
+
+from .codec import (PGPROTS, Decoded, Kind, classify, decode, encode_device,
+                    encode_hwpoison, encode_marker, encode_migration, encode_present,
+                    encode_special, encode_swap, pte_clear_soft_dirty, pte_clear_uffd_wp,
+                    pte_mkclean, pte_mkdirty, pte_mkold, pte_mksoft_dirty, pte_mkuffd_wp,
+                    pte_mkwrite, pte_mkyoung, pte_modify, pte_swp_clear_exclusive,
+                    pte_swp_clear_soft_dirty, pte_swp_clear_uffd_wp, pte_swp_mkexclusive,
+                    pte_swp_mksoft_dirty, pte_swp_mkuffd_wp, pte_wrprotect)
+from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
+                     InvalidValueError, UnknownProfileError, UnsupportedKernelError)
+from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
+from .profiles import Profile, get_profile, host_profile, list_profiles
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__", "Kind", "Decoded", "classify", "decode", "PGPROTS",
+    "encode_present", "encode_swap", "encode_migration", "encode_device",
+    "encode_hwpoison", "encode_marker", "encode_special", "pte_modify",
+    "pte_wrprotect", "pte_mkwrite", "pte_mkuffd_wp", "pte_clear_uffd_wp",
+    "pte_mkdirty", "pte_mkclean", "pte_mkyoung", "pte_mkold", "pte_mksoft_dirty",
+    "pte_clear_soft_dirty", "pte_swp_mkuffd_wp", "pte_swp_clear_uffd_wp",
+    "pte_swp_mksoft_dirty", "pte_swp_clear_soft_dirty", "pte_swp_mkexclusive",
+    "pte_swp_clear_exclusive", "PagemapDecoded", "decode_pagemap", "pte_to_pagemap",
+    "Profile", "get_profile", "host_profile", "list_profiles",
+    "Error", "InvalidTypeError", "InvalidValueError", "FieldRangeError",
+    "UnknownProfileError", "UnsupportedKernelError", "DumpFormatError", "FileError",
+]

@@ -1,0 +1,100 @@
+"""The /proc/PID/pagemap codec: decode pagemap words, and compute the word
+the kernel reports for a PTE (``pte_to_pagemap_entry``, fs/proc/task_mmu.c).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from . import _core
+from ._core import lib
+from .codec import Kind, ProfileLike, _profile, _raw_input
+from .errors import InvalidTypeError
+
+__all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "PM_BITS"]
+
+#: pagemap flag bits by name (bit numbers from ptebits.h).
+PM_BITS: Dict[str, int] = {
+    "soft_dirty": lib.PB_PM_BIT_SOFT_DIRTY,
+    "exclusive": lib.PB_PM_BIT_MMAP_EXCLUSIVE,
+    "uffd_wp": lib.PB_PM_BIT_UFFD_WP,
+    "guard": lib.PB_PM_BIT_GUARD_REGION,
+    "file": lib.PB_PM_BIT_FILE,
+    "swap": lib.PB_PM_BIT_SWAP,
+    "present": lib.PB_PM_BIT_PRESENT,
+}
+
+_COLUMNS: Tuple[Tuple[str, Any], ...] = (
+    ("kind", np.uint8), ("pfn", np.uint64), ("pm_flags", np.uint16),
+    ("swp_type", np.uint8), ("swp_offset", np.uint64), ("aux", np.uint16))
+
+
+class PagemapDecoded:
+    """Decoded pagemap words.  ``kind`` is what the entry is, as far as
+    pagemap tells: present, none, or for swapped entries the profile's
+    meaning of the swap type (swap slot, migration, device, hwpoison,
+    marker).  ``pm_flags`` holds bits 55-63 shifted down by 55; views such
+    as ``d.present``, ``d.swap``, ``d.uffd_wp``, ``d.guard`` are derived."""
+
+    __slots__ = ("profile", "raw") + tuple(n for n, _ in _COLUMNS)
+
+    def __init__(self, profile: Any, raw: np.ndarray, cols: Any):
+        self.profile = profile
+        self.raw = raw
+        for (name, _), col in zip(_COLUMNS, cols):
+            setattr(self, name, col)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in PM_BITS:
+            bit = PM_BITS[name] - lib.PB_PM_FLAGS_SHIFT
+            return (self.pm_flags >> np.uint16(bit)) & np.uint16(1) != 0
+        if name == "marker":
+            return (self.aux >> np.uint16(lib.PB_AUX_MARKER_SHIFT)) & np.uint16(
+                lib.PB_PTE_MARKER_MASK)
+        raise AttributeError("PagemapDecoded has no field %r" % name)
+
+    def counts(self) -> Dict[str, int]:
+        hist = np.bincount(self.kind.ravel(), minlength=lib.PB_KIND_COUNT)
+        return {str(Kind(k)): int(hist[k]) for k in range(lib.PB_KIND_COUNT)}
+
+
+def decode_pagemap(words: Any, *, profile: ProfileLike = None) -> PagemapDecoded:
+    """Decode /proc/PID/pagemap words (uint64 array) under a profile."""
+    prof = _profile(profile)
+    arr = _raw_input(words, "words")
+    cols = [np.empty(arr.shape, dtype=dt) for _, dt in _COLUMNS]
+    _core.decode_pagemap(prof.handle, arr, cols)
+    return PagemapDecoded(prof, arr, cols)
+
+
+def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
+                   show_pfn: bool = True, vma_soft_dirty: bool = False,
+                   profile: ProfileLike = None) -> Any:
+    """The pagemap word the kernel reports for each PTE.
+
+    ``file`` (the page is not anonymous) and ``exclusive`` (mapped once) are
+    facts about the page behind the entry, scalars or arrays; ``show_pfn``
+    is whether the reader had CAP_SYS_ADMIN (else frames read as 0).
+    """
+    prof = _profile(profile)
+    scalar = isinstance(raw, (int, np.integer))
+    arr = _core.as_u64_input(raw, "raw") if not isinstance(raw, np.ndarray) else _raw_input(raw)
+    flat = np.ascontiguousarray(arr.reshape(-1))
+    facts = (_core.as_u64_input(file, "file", limit_bits=1) * np.uint64(lib.PB_PMIN_FILE)
+             | _core.as_u64_input(exclusive, "exclusive", limit_bits=1)
+             * np.uint64(lib.PB_PMIN_EXCLUSIVE))
+    fixed = (lib.PB_PMIN_SHOW_PFN if show_pfn else 0) | \
+            (lib.PB_PMIN_VMA_SOFTDIRTY if vma_soft_dirty else 0)
+    try:
+        facts8 = np.ascontiguousarray(np.broadcast_to(facts | np.uint64(fixed), arr.shape),
+                                      dtype=np.uint8).reshape(-1)
+    except ValueError:
+        raise InvalidTypeError("file/exclusive must be scalars or broadcast to raw's shape %s"
+                               % (arr.shape,)) from None
+    out = np.empty(flat.shape, dtype=np.uint64)
+    _core.pte_to_pagemap(prof.handle, flat, facts8, out)
+    return int(out[0]) if scalar else out.reshape(arr.shape)
