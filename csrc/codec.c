@@ -10,6 +10,10 @@
 
 #include "ptebits.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---------------------------------------------------------------- names */
 
 static const char *const kind_names[PB_KIND_COUNT] = {
@@ -105,6 +109,7 @@ int pb_profile_init(pb_profile *p, int kernel, uint32_t cfg)
     p->swp_uffd_wp = (cfg & PB_CFG_UFFD_WP) ? PB_BIT(PB_PAGE_BIT_SWP_UFFD_WP) : 0;
     p->swp_exclusive = v618 ? PB_BIT(PB_PAGE_BIT_SWP_EXCLUSIVE) : 0;
     /* Without HAVE_ARCH_USERFAULTFD_WP the v2 special is __pte(0): none. */
+    p->swp_flag_mask = p->swp_soft_dirty | p->swp_uffd_wp | p->swp_exclusive;
     p->special_pte = (!v618 && (cfg & PB_CFG_UFFD_WP)) ? PB_UFFD_WP_SWP_PTE_SPECIAL_V2 : 0;
 
     /* include/linux/swap.h: special types are carved from the top, in the
@@ -176,6 +181,36 @@ int pb_profile_init(pb_profile *p, int kernel, uint32_t cfg)
         p->swp_pfn_mask = PB_BIT(PB_SWP_OFFSET_BITS) - 1;
         p->pfn_limit_swp = PB_BIT(PB_PFN_BITS);
     }
+
+    for (t = 0; t < PB_SWP_NTYPES; t++) {
+        uint64_t pfn_ok = p->pfn_limit_swp - 1;
+
+        switch (p->type_kind[t]) {
+        case PB_KIND_SWAP:
+            p->type_low_ok[t] = p->swp_soft_dirty | p->swp_uffd_wp | p->swp_exclusive;
+            p->type_offset_ok[t] = PB_BIT(PB_SWP_OFFSET_BITS) - 1;
+            break;
+        case PB_KIND_MIGRATION:
+            p->type_low_ok[t] = p->swp_soft_dirty | p->swp_uffd_wp;
+            p->type_offset_ok[t] = pfn_ok | p->mig_young | p->mig_dirty;
+            p->type_pfn_mask[t] = p->swp_pfn_mask;
+            break;
+        case PB_KIND_DEVICE:
+            p->type_low_ok[t] = p->swp_soft_dirty | p->swp_uffd_wp;
+            p->type_offset_ok[t] = pfn_ok;
+            p->type_pfn_mask[t] = p->swp_pfn_mask;
+            break;
+        case PB_KIND_HWPOISON:
+            p->type_offset_ok[t] = pfn_ok;
+            p->type_pfn_mask[t] = p->swp_pfn_mask;
+            break;
+        case PB_KIND_MARKER:
+            p->type_offset_ok[t] = PB_PTE_MARKER_MASK;
+            break;
+        default:
+            break;
+        }
+    }
     return PB_OK;
 }
 
@@ -218,12 +253,12 @@ static inline int classify(const pb_profile *p, uint64_t v)
 {
     int kind;
 
-    if (!(v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY)))
-        return PB_KIND_NONE;           /* pte_none ignores A/D (KNL erratum) */
     if (v & PB_PAGE_PRESENT)
         return PB_KIND_PRESENT;
     if (v & PB_PAGE_PROTNONE)
         return PB_KIND_PROTNONE;
+    if (!(v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY)))
+        return PB_KIND_NONE;           /* pte_none ignores A/D (KNL erratum) */
     if (v == p->special_pte)           /* v2: pte_same(), exact equality */
         return PB_KIND_UFFD_WP_SPECIAL;
     kind = p->type_kind[v >> PB_SWP_TYPE_SHIFT];
@@ -378,71 +413,85 @@ static inline int encode(const pb_profile *p, const pb_fields *f, uint64_t *raw)
     return PB_OK;
 }
 
+/*
+ * decode() is the hot loop's body, so it avoids the generic encoder: the
+ * canonical test uses the per-type tables built by pb_profile_init from the
+ * same layout (which flag bits and offset bits the kind's encoder writes).
+ * tests/ check that canonical == (encode(decode(v)) == v) on every edge case.
+ */
+static inline void decode_present(const pb_profile *p, uint64_t v, pb_fields *f)
+{
+    uint64_t absent = !(v & PB_PAGE_PRESENT);
+
+    f->kind = (uint8_t)(PB_KIND_PRESENT + absent);   /* PROTNONE follows PRESENT */
+    f->pfn = ((v ^ (0 - absent)) & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+    f->flags = v & ~PB_PTE_PFN_MASK;
+    f->swp_type = 0;
+    f->swp_offset = 0;
+    /* pfn_pte(pte_pfn(v), pte_flags(v)) == v: always canonical.  The
+     * predicates (pte_write, pte_dirty, pte_young, uffd-wp) are views of
+     * flags, so nothing else is stored for present entries. */
+    f->aux = PB_AUX_CANONICAL;
+    (void)p;
+}
+
+/* A non-none, non-present entry other than the v2 special PTE.  Free of
+ * branches (page tables mix swap flags at random), table-driven per type. */
+static inline void decode_swap_format(const pb_profile *p, uint64_t v, pb_fields *f)
+{
+    uint64_t t = v >> PB_SWP_TYPE_SHIFT;
+    uint64_t off = swp_offset(v);     /* flag bits are not part of it */
+    int kind = p->type_kind[t];
+    int is_marker = kind == PB_KIND_MARKER;
+    int bad_marker = is_marker & ((off == 0) | (off > PB_PTE_MARKER_MASK));
+    int is_mig = kind == PB_KIND_MIGRATION;
+    /* raw bits 1-3 land on PB_AUX_SWP_SOFT_DIRTY..PB_AUX_SWP_EXCLUSIVE */
+    uint16_t swp_aux = (uint16_t)(((v & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
+                                  ((v & p->swp_uffd_wp) != 0) * PB_AUX_UFFD_WP_ANY);
+    uint16_t marker_aux = (uint16_t)(((off & PB_PTE_MARKER_MASK) << PB_AUX_MARKER_SHIFT) |
+                                     ((swp_aux & PB_AUX_UFFD_WP_ANY) |
+                                      (off & PB_PTE_MARKER_UFFD_WP) * PB_AUX_UFFD_WP_ANY));
+    uint16_t aux = (is_marker & !bad_marker) ? marker_aux : swp_aux;
+    int canonical;
+
+    aux |= (uint16_t)(is_mig * (((off & p->mig_young) != 0) * PB_AUX_MIG_YOUNG |
+                                ((off & p->mig_dirty) != 0) * PB_AUX_MIG_DIRTY));
+    aux |= p->type_sub[t];
+    kind = bad_marker ? PB_KIND_BAD : kind;
+    canonical = (kind != PB_KIND_BAD) & !(v & 0x1ff & ~p->type_low_ok[t]) &
+                !(off & ~p->type_offset_ok[t]);
+    f->kind = (uint8_t)kind;
+    f->swp_type = (uint8_t)t;
+    f->swp_offset = off;
+    f->pfn = off & p->type_pfn_mask[t];       /* swp_offset_pfn() */
+    f->flags = 0;
+    f->aux = (uint16_t)(aux | canonical * PB_AUX_CANONICAL);
+}
+
 static inline void decode(const pb_profile *p, uint64_t v, pb_fields *f)
 {
-    int kind = classify(p, v);
-    uint64_t r;
-
-    f->kind = (uint8_t)kind;
-    f->swp_type = 0;
-    f->aux = 0;
+    if (v & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)) {
+        decode_present(p, v, f);
+        return;
+    }
     f->pfn = 0;
     f->flags = 0;
-    f->swp_offset = 0;
-
-    switch (kind) {
-    case PB_KIND_NONE:
-        if (v == 0)
-            f->aux = PB_AUX_CANONICAL;
+    if (!(v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY))) {
+        f->kind = PB_KIND_NONE;
+        f->swp_type = 0;
+        f->swp_offset = 0;
+        f->aux = v ? 0 : PB_AUX_CANONICAL;
         return;
-    case PB_KIND_BAD:
-        f->swp_type = (uint8_t)(v >> PB_SWP_TYPE_SHIFT);
-        f->swp_offset = swp_offset(v);
-        f->aux = swp_flag_aux(p, v);
-        return;
-    case PB_KIND_PRESENT:
-    case PB_KIND_PROTNONE:
-        f->pfn = pte_pfn(v);
-        f->flags = v & ~PB_PTE_PFN_MASK;
-        /* pfn_pte(pte_pfn(v), pte_flags(v)) == v always. */
-        f->aux = PB_AUX_CANONICAL |
-                 ((v & PB_PAGE_RW) ? PB_AUX_WRITE : 0) |
-                 ((v & p->dirty_bits) ? PB_AUX_DIRTY : 0) |
-                 ((v & PB_PAGE_ACCESSED) ? PB_AUX_YOUNG : 0) |
-                 ((v & p->uffd_wp) ? PB_AUX_UFFD_WP_ANY : 0);
-        return;
-    case PB_KIND_UFFD_WP_SPECIAL:
+    }
+    if (v == p->special_pte) {
+        f->kind = PB_KIND_UFFD_WP_SPECIAL;
+        f->swp_type = 0;
+        f->swp_offset = 0;
         f->aux = PB_AUX_CANONICAL | PB_AUX_UFFD_WP_ANY;
         return;
-    default:
-        break;
     }
 
-    /* Swap format: flag bits are stripped before type/offset are read. */
-    f->swp_type = (uint8_t)(v >> PB_SWP_TYPE_SHIFT);
-    f->swp_offset = swp_offset(v);
-    if (kind == PB_KIND_MARKER) {
-        /* markers are made without swap flag bits (make_pte_marker) */
-        f->aux = (uint16_t)((f->swp_offset & PB_PTE_MARKER_MASK) << PB_AUX_MARKER_SHIFT);
-        if (f->swp_offset & PB_PTE_MARKER_UFFD_WP)
-            f->aux |= PB_AUX_UFFD_WP_ANY;
-        /* swap bits on a marker make it non-canonical below */
-        f->aux |= swp_flag_aux(p, v) & PB_AUX_UFFD_WP_ANY;
-    } else {
-        f->aux = swp_flag_aux(p, v);
-    }
-    if (is_pfn_kind(kind)) {
-        f->pfn = f->swp_offset & p->swp_pfn_mask;  /* swp_offset_pfn() */
-        f->aux |= p->type_sub[f->swp_type];
-        if (kind == PB_KIND_MIGRATION) {
-            if (f->swp_offset & p->mig_young)
-                f->aux |= PB_AUX_MIG_YOUNG;
-            if (f->swp_offset & p->mig_dirty)
-                f->aux |= PB_AUX_MIG_DIRTY;
-        }
-    }
-    if (encode(p, f, &r) == PB_OK && r == v)
-        f->aux |= PB_AUX_CANONICAL;
+    decode_swap_format(p, v, f);
 }
 
 /* ------------------------------------------------------ PTE helpers */
@@ -679,30 +728,220 @@ uint64_t pb_limit(const pb_profile *p, int status, int kind)
 
 /* ------------------------------------------------------------ array loops */
 
+/* Page tables come in runs (mapped stretches, holes): a group of 8 entries
+ * that are all present or all none is settled with two tests. */
+#define PB_GROUP 8
+#define PB_AD (PB_PAGE_ACCESSED | PB_PAGE_DIRTY)
+
+static inline uint64_t group_and(const uint64_t *v)
+{
+    return v[0] & v[1] & v[2] & v[3] & v[4] & v[5] & v[6] & v[7];
+}
+
+static inline uint64_t group_or(const uint64_t *v)
+{
+    return v[0] | v[1] | v[2] | v[3] | v[4] | v[5] | v[6] | v[7];
+}
+
 void pb_classify_array(const pb_profile *p, const uint64_t *raw, size_t n, uint8_t *kind)
 {
-    size_t i;
+    size_t i = 0, j;
 
-    for (i = 0; i < n; i++)
+    for (; i + PB_GROUP <= n; i += PB_GROUP) {
+        const uint64_t *v = raw + i;
+
+        if (group_and(v) & PB_PAGE_PRESENT) {
+            memset(kind + i, PB_KIND_PRESENT, PB_GROUP);
+        } else if (!(group_or(v) & ~PB_AD)) {
+            memset(kind + i, PB_KIND_NONE, PB_GROUP);
+        } else {
+            for (j = 0; j < PB_GROUP; j++)
+                kind[i + j] = (uint8_t)classify(p, v[j]);
+        }
+    }
+    for (; i < n; i++)
         kind[i] = (uint8_t)classify(p, raw[i]);
+}
+
+/*
+ * Decode in blocks: entries are decoded into small column buffers on the
+ * stack, then each column is copied out in one run.  Storing straight into
+ * six output arrays that share their page offset with the input stalls
+ * loads on 4 KiB aliasing; the block buffers keep the hot loop clear of it.
+ * Large outputs are written with non-temporal stores where the compiler
+ * offers them (SSE2): the 28 bytes per entry would not stay in cache
+ * anyway, and skipping the read-for-ownership halves the write traffic.
+ */
+#define PB_BLOCK 256
+#define PB_STREAM_MIN ((size_t)1 << 18)   /* entries; ~7 MiB of columns */
+
+static void copy_out(void *dst, const void *src, size_t bytes, int stream)
+{
+#if defined(__SSE2__)
+    if (stream && ((uintptr_t)dst & 15) == 0 && (bytes & 15) == 0) {
+        char *d = (char *)dst;
+        const char *s = (const char *)src;
+        size_t i;
+
+        for (i = 0; i < bytes; i += 16)
+            _mm_stream_si128((__m128i *)(void *)(d + i),
+                             _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        return;
+    }
+#else
+    (void)stream;
+#endif
+    memcpy(dst, src, bytes);
+}
+
+static void stream_fence(int stream)
+{
+#if defined(__SSE2__)
+    if (stream)
+        _mm_sfence();      /* order the streamed stores before returning */
+#else
+    (void)stream;
+#endif
+}
+
+/* Every entry of the group is present or pte_none (no swap, no PROT_NONE). */
+static inline int groups_present_or_none(const uint64_t *v)
+{
+    uint64_t bad = 0;
+    size_t j;
+
+    for (j = 0; j < PB_GROUP; j++)
+        bad |= !(v[j] & PB_PAGE_PRESENT) & ((v[j] & ~PB_AD) != 0);
+    return !bad;
+}
+
+/* Column buffers of one block (kept apart from the caller's arrays). */
+typedef struct pb_block {
+    uint8_t kind[PB_BLOCK], swp_type[PB_BLOCK];
+    uint16_t aux[PB_BLOCK];
+    uint64_t pfn[PB_BLOCK], flags[PB_BLOCK], swp_offset[PB_BLOCK];
+} pb_block;
+
+static inline void put(pb_block *b, size_t i, const pb_fields *f)
+{
+    b->kind[i] = f->kind;
+    b->swp_type[i] = f->swp_type;
+    b->aux[i] = f->aux;
+    b->pfn[i] = f->pfn;
+    b->flags[i] = f->flags;
+    b->swp_offset[i] = f->swp_offset;
+}
+
+/*
+ * Fast paths for a group of PB_GROUP entries that share a shape: all present
+ * (mapped stretches), all the same value (holes, marker runs), or all swap
+ * entries of one non-marker type (swapped-out stretches).  They compute
+ * exactly what decode() computes, with the per-type lookups hoisted.
+ * Returns 0 when the group has no common shape.
+ */
+static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block *b, size_t i)
+{
+    uint64_t all = group_and(v), any = group_or(v), t;
+    size_t j;
+    pb_fields f;
+
+    if (all & PB_PAGE_PRESENT) {
+        for (j = 0; j < PB_GROUP; j++) {
+            b->kind[i + j] = PB_KIND_PRESENT;
+            b->swp_type[i + j] = 0;
+            b->aux[i + j] = PB_AUX_CANONICAL;
+            b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+            b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
+            b->swp_offset[i + j] = 0;
+        }
+        return 1;
+    }
+    if (all == any) {
+        decode(p, v[0], &f);
+        for (j = 0; j < PB_GROUP; j++)
+            put(b, i + j, &f);
+        return 1;
+    }
+    if (groups_present_or_none(v)) {
+        /* a run boundary between mapped pages and a hole, without branches:
+         * none entries have no PFN bits, so the PFN needs no mask */
+        for (j = 0; j < PB_GROUP; j++) {
+            uint64_t x = v[j], present = x & PB_PAGE_PRESENT;
+
+            b->kind[i + j] = (uint8_t)present;          /* PB_KIND_PRESENT is 1 */
+            b->swp_type[i + j] = 0;
+            b->aux[i + j] = (uint16_t)((present | (x == 0)) * PB_AUX_CANONICAL);
+            b->pfn[i + j] = (x & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+            b->flags[i + j] = x & ~PB_PTE_PFN_MASK & (0 - present);
+            b->swp_offset[i + j] = 0;
+        }
+        return 1;
+    }
+    t = all >> PB_SWP_TYPE_SHIFT;
+    if ((any >> PB_SWP_TYPE_SHIFT) == t && !(any & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)) &&
+        p->type_kind[t] != PB_KIND_MARKER && p->type_kind[t] != PB_KIND_BAD) {
+        /* one swap-format type; none entries (type 0 only) and the v2
+         * special (type 0 too) take the general path */
+        uint64_t low_ok = p->type_low_ok[t], offset_ok = p->type_offset_ok[t];
+        uint64_t pfn_mask = p->type_pfn_mask[t];
+        int is_mig = p->type_kind[t] == PB_KIND_MIGRATION;
+        uint64_t young = is_mig ? p->mig_young : 0, dirty = is_mig ? p->mig_dirty : 0;
+        uint16_t base = p->type_sub[t];
+
+        for (j = 0; j < PB_GROUP; j++)
+            if (!(v[j] & ~PB_AD) || v[j] == p->special_pte)
+                return 0;
+        for (j = 0; j < PB_GROUP; j++) {
+            uint64_t x = v[j], off = swp_offset(x);
+
+            b->kind[i + j] = (uint8_t)p->type_kind[t];
+            b->swp_type[i + j] = (uint8_t)t;
+            b->swp_offset[i + j] = off;
+            b->pfn[i + j] = off & pfn_mask;
+            b->flags[i + j] = 0;
+            b->aux[i + j] = (uint16_t)(base |
+                ((x & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
+                ((x & p->swp_uffd_wp) != 0) * PB_AUX_UFFD_WP_ANY |
+                ((off & young) != 0) * PB_AUX_MIG_YOUNG |
+                ((off & dirty) != 0) * PB_AUX_MIG_DIRTY |
+                !((x & 0x1ff & ~low_ok) | (off & ~offset_ok)) * PB_AUX_CANONICAL);
+        }
+        return 1;
+    }
+    return 0;
 }
 
 void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
                      uint8_t *kind, uint64_t *pfn, uint64_t *flags,
                      uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux)
 {
-    size_t i;
+    pb_block b;
+    int stream = n >= PB_STREAM_MIN;
+    size_t start, i, m;
     pb_fields f;
 
-    for (i = 0; i < n; i++) {
-        decode(p, raw[i], &f);
-        kind[i] = f.kind;
-        pfn[i] = f.pfn;
-        flags[i] = f.flags;
-        swp_type[i] = f.swp_type;
-        swp_offset[i] = f.swp_offset;
-        aux[i] = f.aux;
+    for (start = 0; start < n; start += m) {
+        const uint64_t *v = raw + start;
+
+        m = n - start < PB_BLOCK ? n - start : PB_BLOCK;
+        for (i = 0; i < m; i += PB_GROUP) {
+            size_t j, g = m - i < PB_GROUP ? m - i : PB_GROUP;
+
+            if (g == PB_GROUP && decode_group(p, v + i, &b, i))
+                continue;
+            for (j = 0; j < g; j++) {
+                decode(p, v[i + j], &f);
+                put(&b, i + j, &f);
+            }
+        }
+        copy_out(kind + start, b.kind, m, stream);
+        copy_out(swp_type + start, b.swp_type, m, stream);
+        copy_out(aux + start, b.aux, m * sizeof(*aux), stream);
+        copy_out(pfn + start, b.pfn, m * sizeof(*pfn), stream);
+        copy_out(flags + start, b.flags, m * sizeof(*flags), stream);
+        copy_out(swp_offset + start, b.swp_offset, m * sizeof(*swp_offset), stream);
     }
+    stream_fence(stream);
 }
 
 int pb_encode_array(const pb_profile *p, int kind, size_t n,

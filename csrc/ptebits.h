@@ -169,7 +169,7 @@
  * Kinds, sub-kinds and the "aux" word of a decoded entry.
  * ------------------------------------------------------------------------ */
 #define PB_KIND_NONE            0  /* pte_none(): zero but for A/D */
-#define PB_KIND_PRESENT         1
+#define PB_KIND_PRESENT         1  /* = the PRESENT bit: codec.c relies on it */
 #define PB_KIND_PROTNONE        2  /* pte_present() by bit 8 alone */
 #define PB_KIND_SWAP            3  /* a real swap slot */
 #define PB_KIND_MIGRATION       4
@@ -188,20 +188,21 @@
 #define PB_SUB_DEVICE_PRIVATE_WRITE     1
 #define PB_SUB_DEVICE_EXCLUSIVE         2
 
-/* aux: fields of non-present entries, then predicates of any entry. */
+/* aux: fields of non-present entries, then two predicates.  Present
+ * entries' predicates (pte_write, pte_dirty, pte_young) are views of flags. */
 #define PB_AUX_SUB_SHIFT        0   /* 2 bits: PB_SUB_* */
 #define PB_AUX_SUB_MASK         3u
 #define PB_AUX_MARKER_SHIFT     2   /* 3 bits: PB_PTE_MARKER_* */
-#define PB_AUX_SWP_SOFT_DIRTY   (1u << 5)
-#define PB_AUX_SWP_UFFD_WP      (1u << 6)
-#define PB_AUX_SWP_EXCLUSIVE    (1u << 7)
+#define PB_AUX_SWP_SHIFT        4   /* raw swap flag bits 1-3 -> aux bits 5-7 */
+#define PB_AUX_SWP_SOFT_DIRTY   (1u << (PB_PAGE_BIT_SWP_SOFT_DIRTY + PB_AUX_SWP_SHIFT))
+#define PB_AUX_SWP_UFFD_WP      (1u << (PB_PAGE_BIT_SWP_UFFD_WP + PB_AUX_SWP_SHIFT))
+#define PB_AUX_SWP_EXCLUSIVE    (1u << (PB_PAGE_BIT_SWP_EXCLUSIVE + PB_AUX_SWP_SHIFT))
 #define PB_AUX_MIG_YOUNG        (1u << 8)
 #define PB_AUX_MIG_DIRTY        (1u << 9)
 #define PB_AUX_CANONICAL        (1u << 10)  /* re-encoding gives the raw value */
-#define PB_AUX_WRITE            (1u << 11)  /* pte_write() (present kinds) */
-#define PB_AUX_DIRTY            (1u << 12)  /* pte_dirty() (present kinds) */
-#define PB_AUX_YOUNG            (1u << 13)  /* pte_young() (present kinds) */
-#define PB_AUX_UFFD_WP_ANY      (1u << 14)  /* uffd-wp in any form */
+#define PB_AUX_UFFD_WP_ANY      (1u << 11)  /* swap-format entries: uffd-wp in any
+                                             * form (swp bit 2, marker, special);
+                                             * present entries: see flags bit 10 */
 #define PB_AUX_FIELD_MASK       0x3ffu      /* bits an encoder reads */
 
 /* ------------------------------------------------------------------------
@@ -240,6 +241,7 @@ typedef struct pb_profile {
     uint64_t swp_soft_dirty;
     uint64_t swp_uffd_wp;
     uint64_t swp_exclusive;
+    uint64_t swp_flag_mask;      /* all three */
     uint64_t special_pte;        /* v2 uffd-wp special PTE; 0 = none */
     /* swap-type numbering (include/linux/swap.h) */
     uint32_t max_swapfiles;
@@ -249,6 +251,11 @@ typedef struct pb_profile {
     uint8_t type_migration[3];   /* by PB_SUB_MIGRATION_* */
     uint8_t type_device[3];      /* by PB_SUB_DEVICE_* */
     uint8_t type_marker;
+    /* per type, what a canonical entry may hold: the swap flag bits (raw
+     * bits 0-8) and the offset bits its encoder writes; the PFN part */
+    uint64_t type_low_ok[PB_SWP_NTYPES];
+    uint64_t type_offset_ok[PB_SWP_NTYPES];
+    uint64_t type_pfn_mask[PB_SWP_NTYPES];
     /* pfn swap entries (6.18 swapops.h): PFN width and migration A/D bits */
     uint32_t swp_pfn_bits;       /* bits of offset that are the PFN */
     uint64_t swp_pfn_mask;

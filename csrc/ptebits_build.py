@@ -29,7 +29,7 @@ typedef struct pb_profile {
     uint32_t config;
     uint64_t uffd_wp, soft_dirty, saved_dirty, devmap, pkey_mask, dirty_bits,
              chg_mask, protnone_test;
-    uint64_t swp_soft_dirty, swp_uffd_wp, swp_exclusive, special_pte;
+    uint64_t swp_soft_dirty, swp_uffd_wp, swp_exclusive, swp_flag_mask, special_pte;
     uint32_t max_swapfiles;
     uint8_t type_kind[32];
     uint8_t type_sub[32];
@@ -37,6 +37,9 @@ typedef struct pb_profile {
     uint8_t type_migration[3];
     uint8_t type_device[3];
     uint8_t type_marker;
+    uint64_t type_low_ok[32];
+    uint64_t type_offset_ok[32];
+    uint64_t type_pfn_mask[32];
     uint32_t swp_pfn_bits;
     uint64_t swp_pfn_mask, mig_young, mig_dirty, pfn_limit_present, pfn_limit_swp;
     uint64_t pm_uffd_wp, pm_guard;

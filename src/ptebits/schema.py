@@ -91,10 +91,10 @@ FIELDS: Tuple[Field, ...] = (
           lambda d: (d.flags & np.uint64(K.PB_PAGE_PKEY_MASK)) >> np.uint64(K.PB_PAGE_BIT_PKEY_BIT0),
           "protection key (bits 59-62)"),
     Field("nx", "bit", PRESENT_KINDS, _always, _flag_bit(K.PB_PAGE_NX), "_PAGE_NX (bit 63)"),
-    Field("write", "bit", PRESENT_KINDS, _always, _aux_bit(K.PB_AUX_WRITE), "pte_write()"),
-    Field("dirty", "bit", PRESENT_KINDS, _always, _aux_bit(K.PB_AUX_DIRTY),
+    Field("write", "bit", PRESENT_KINDS, _always, _flag_bit(K.PB_PAGE_RW), "pte_write()"),
+    Field("dirty", "bit", PRESENT_KINDS, _always, _profile_bit("dirty_bits"),
           "pte_dirty() (6.18: Dirty or SavedDirty)"),
-    Field("young", "bit", PRESENT_KINDS, _always, _aux_bit(K.PB_AUX_YOUNG), "pte_young()"),
+    Field("young", "bit", PRESENT_KINDS, _always, _flag_bit(K.PB_PAGE_ACCESSED), "pte_young()"),
     Field("pte_none", "bit", ALL_KINDS, _always, lambda d: d.kind == K.PB_KIND_NONE,
           "pte_none(): zero apart from Accessed/Dirty"),
     Field("pte_present", "bit", ALL_KINDS, _always,
@@ -134,7 +134,10 @@ FIELDS: Tuple[Field, ...] = (
 
 #: Views that are not output columns but handy in the API.
 EXTRA_VIEWS: Dict[str, Tuple[Tuple[int, ...], Callable[[Any], np.ndarray]]] = {
-    "uffd_wp_any": (ALL_KINDS, _aux_bit(K.PB_AUX_UFFD_WP_ANY)),
+    # uffd-wp in any form: _PAGE_UFFD_WP on present entries, else the aux bit
+    "uffd_wp_any": (ALL_KINDS, lambda d: _aux_bit(K.PB_AUX_UFFD_WP_ANY)(d) | (
+        _profile_bit("uffd_wp")(d) & ((d.kind == K.PB_KIND_PRESENT) |
+                                      (d.kind == K.PB_KIND_PROTNONE)))),
 }
 
 FIELD_NAMES: Tuple[str, ...] = tuple(f.name for f in FIELDS)
