@@ -10,8 +10,13 @@
 
 #include "ptebits.h"
 
-#if defined(__SSE2__)
+/* Streaming stores need SSE2; sanitizer builds use plain memcpy so that
+ * every store of the array loops is checked. */
+#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+#define PB_HAVE_STREAM 1
 #include <emmintrin.h>
+#else
+#define PB_HAVE_STREAM 0
 #endif
 
 /* ---------------------------------------------------------------- names */
@@ -171,6 +176,8 @@ int pb_profile_init(pb_profile *p, int kernel, uint32_t cfg)
         if (p->swp_pfn_bits + 2 <= PB_SWP_OFFSET_BITS) {
             p->mig_young = PB_BIT(p->swp_pfn_bits);
             p->mig_dirty = PB_BIT(p->swp_pfn_bits + 1);
+            /* offset bits young, dirty -> PB_AUX_MIG_YOUNG, PB_AUX_MIG_DIRTY */
+            p->mig_aux_shift = p->swp_pfn_bits - PB_AUX_BIT_MIG_YOUNG;
         }
         p->pfn_limit_swp = PB_BIT(p->swp_pfn_bits);
         p->pm_uffd_wp = PB_BIT(PB_PM_BIT_UFFD_WP);
@@ -194,6 +201,7 @@ int pb_profile_init(pb_profile *p, int kernel, uint32_t cfg)
             p->type_low_ok[t] = p->swp_soft_dirty | p->swp_uffd_wp;
             p->type_offset_ok[t] = pfn_ok | p->mig_young | p->mig_dirty;
             p->type_pfn_mask[t] = p->swp_pfn_mask;
+            p->type_mig_ad[t] = p->mig_young | p->mig_dirty;
             break;
         case PB_KIND_DEVICE:
             p->type_low_ok[t] = p->swp_soft_dirty | p->swp_uffd_wp;
@@ -435,6 +443,26 @@ static inline void decode_present(const pb_profile *p, uint64_t v, pb_fields *f)
     (void)p;
 }
 
+/* 1 if x is zero, else 0, without a compare (vectorizes on SSE2). */
+static inline uint64_t is_zero(uint64_t x)
+{
+    return ((x | (0 - x)) >> 63) ^ 1;
+}
+
+/* The aux word of a swap-format entry of a non-marker type t: swap flag
+ * bits, uffd-wp, sub-kind, migration A/D and canonical, without branches or
+ * compares, so that runs of swap entries vectorize. */
+static inline uint16_t swap_aux(const pb_profile *p, uint64_t x, uint64_t off, uint64_t t)
+{
+    uint64_t bad = (x & 0x1ff & ~p->type_low_ok[t]) | (off & ~p->type_offset_ok[t]);
+
+    return (uint16_t)(p->type_sub[t] |
+                      ((x & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
+                      ((x & p->swp_uffd_wp) << (PB_AUX_BIT_UFFD_WP_ANY - PB_PAGE_BIT_SWP_UFFD_WP)) |
+                      ((off & p->type_mig_ad[t]) >> p->mig_aux_shift) |
+                      (is_zero(bad) << PB_AUX_BIT_CANONICAL));
+}
+
 /* A non-none, non-present entry other than the v2 special PTE.  Free of
  * branches (page tables mix swap flags at random), table-driven per type. */
 static inline void decode_swap_format(const pb_profile *p, uint64_t v, pb_fields *f)
@@ -442,30 +470,33 @@ static inline void decode_swap_format(const pb_profile *p, uint64_t v, pb_fields
     uint64_t t = v >> PB_SWP_TYPE_SHIFT;
     uint64_t off = swp_offset(v);     /* flag bits are not part of it */
     int kind = p->type_kind[t];
-    int is_marker = kind == PB_KIND_MARKER;
-    int bad_marker = is_marker & ((off == 0) | (off > PB_PTE_MARKER_MASK));
-    int is_mig = kind == PB_KIND_MIGRATION;
-    /* raw bits 1-3 land on PB_AUX_SWP_SOFT_DIRTY..PB_AUX_SWP_EXCLUSIVE */
-    uint16_t swp_aux = (uint16_t)(((v & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
-                                  ((v & p->swp_uffd_wp) != 0) * PB_AUX_UFFD_WP_ANY);
-    uint16_t marker_aux = (uint16_t)(((off & PB_PTE_MARKER_MASK) << PB_AUX_MARKER_SHIFT) |
-                                     ((swp_aux & PB_AUX_UFFD_WP_ANY) |
-                                      (off & PB_PTE_MARKER_UFFD_WP) * PB_AUX_UFFD_WP_ANY));
-    uint16_t aux = (is_marker & !bad_marker) ? marker_aux : swp_aux;
-    int canonical;
 
-    aux |= (uint16_t)(is_mig * (((off & p->mig_young) != 0) * PB_AUX_MIG_YOUNG |
-                                ((off & p->mig_dirty) != 0) * PB_AUX_MIG_DIRTY));
-    aux |= p->type_sub[t];
-    kind = bad_marker ? PB_KIND_BAD : kind;
-    canonical = (kind != PB_KIND_BAD) & !(v & 0x1ff & ~p->type_low_ok[t]) &
-                !(off & ~p->type_offset_ok[t]);
-    f->kind = (uint8_t)kind;
     f->swp_type = (uint8_t)t;
     f->swp_offset = off;
     f->pfn = off & p->type_pfn_mask[t];       /* swp_offset_pfn() */
     f->flags = 0;
-    f->aux = (uint16_t)(aux | canonical * PB_AUX_CANONICAL);
+    if (kind == PB_KIND_MARKER) {
+        if (off == 0 || off > PB_PTE_MARKER_MASK) {
+            /* bad, with fields as a swap entry; pte_swp_uffd_wp_any() still
+             * sees the uffd-wp bit through pte_marker_get()'s mask */
+            f->kind = PB_KIND_BAD;
+            f->aux = (uint16_t)((swap_aux(p, v, off, t) & ~PB_AUX_CANONICAL) |
+                                (off & PB_PTE_MARKER_UFFD_WP) * PB_AUX_UFFD_WP_ANY);
+            return;
+        } else {
+            /* canonical: made without swap flag bits (make_pte_marker) */
+            f->kind = PB_KIND_MARKER;
+            f->aux = (uint16_t)((off << PB_AUX_MARKER_SHIFT) |
+                                ((off & PB_PTE_MARKER_UFFD_WP) || (v & p->swp_uffd_wp))
+                                * PB_AUX_UFFD_WP_ANY |
+                                !(v & 0x1ff) * PB_AUX_CANONICAL);
+            return;
+        }
+    }
+    f->kind = (uint8_t)kind;
+    f->aux = swap_aux(p, v, off, t);
+    if (kind == PB_KIND_BAD)                  /* nothing re-encodes to it */
+        f->aux &= (uint16_t)~PB_AUX_CANONICAL;
 }
 
 static inline void decode(const pb_profile *p, uint64_t v, pb_fields *f)
@@ -623,7 +654,9 @@ static inline uint64_t pte_to_pagemap(const pb_profile *p, uint64_t v, uint32_t 
         /* 5.12 finds a page for migration and device-private entries only */
         page = p->kernel == PB_KERNEL_6_18 ? is_pfn_kind(kind)
                : (kind == PB_KIND_MIGRATION || kind == PB_KIND_DEVICE);
-        if (kind == PB_KIND_MARKER) {
+        /* pte_marker_get() masks the offset with PTE_MARKER_MASK, so a
+         * marker with unknown bits still reports its known ones */
+        if (type == p->type_marker) {
             if (offset & PB_PTE_MARKER_UFFD_WP)
                 flags |= p->pm_uffd_wp;
             if (offset & PB_PTE_MARKER_GUARD)
@@ -638,7 +671,7 @@ static inline uint64_t pte_to_pagemap(const pb_profile *p, uint64_t v, uint32_t 
             (p->kernel != PB_KERNEL_6_18 || (flags & PB_BIT(PB_PM_BIT_PRESENT))))
             flags |= PB_BIT(PB_PM_BIT_MMAP_EXCLUSIVE);
     }
-    if (facts & PB_PMIN_VMA_SOFTDIRTY)
+    if ((facts & PB_PMIN_VMA_SOFTDIRTY) && p->soft_dirty)   /* VM_SOFTDIRTY is 0 without it */
         flags |= PB_BIT(PB_PM_BIT_SOFT_DIRTY);
     return (frame & PB_PM_FRAME_MASK) | flags;
 }
@@ -772,20 +805,26 @@ void pb_classify_array(const pb_profile *p, const uint64_t *raw, size_t n, uint8
  * offers them (SSE2): the 28 bytes per entry would not stay in cache
  * anyway, and skipping the read-for-ownership halves the write traffic.
  */
-#define PB_BLOCK 256
+#define PB_BLOCK 512
 #define PB_STREAM_MIN ((size_t)1 << 18)   /* entries; ~7 MiB of columns */
 
 static void copy_out(void *dst, const void *src, size_t bytes, int stream)
 {
-#if defined(__SSE2__)
-    if (stream && ((uintptr_t)dst & 15) == 0 && (bytes & 15) == 0) {
-        char *d = (char *)dst;
-        const char *s = (const char *)src;
+#if PB_HAVE_STREAM
+    if (stream && ((uintptr_t)dst & 15) == 0 && (bytes & 63) == 0) {
+        __m128i *d = (__m128i *)dst;
+        const __m128i *s = (const __m128i *)src;
         size_t i;
 
-        for (i = 0; i < bytes; i += 16)
-            _mm_stream_si128((__m128i *)(void *)(d + i),
-                             _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        for (i = 0; i < bytes / 16; i += 4) {   /* one cache line a turn */
+            __m128i a = _mm_loadu_si128(s + i), b = _mm_loadu_si128(s + i + 1);
+            __m128i c = _mm_loadu_si128(s + i + 2), e = _mm_loadu_si128(s + i + 3);
+
+            _mm_stream_si128(d + i, a);
+            _mm_stream_si128(d + i + 1, b);
+            _mm_stream_si128(d + i + 2, c);
+            _mm_stream_si128(d + i + 3, e);
+        }
         return;
     }
 #else
@@ -796,12 +835,23 @@ static void copy_out(void *dst, const void *src, size_t bytes, int stream)
 
 static void stream_fence(int stream)
 {
-#if defined(__SSE2__)
+#if PB_HAVE_STREAM
     if (stream)
         _mm_sfence();      /* order the streamed stores before returning */
 #else
     (void)stream;
 #endif
+}
+
+/* Every entry of the group is pte_present() (PRESENT or PROTNONE). */
+static inline int groups_pte_present(const uint64_t *v)
+{
+    uint64_t absent = 0;
+    size_t j;
+
+    for (j = 0; j < PB_GROUP; j++)
+        absent |= is_zero(v[j] & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE));
+    return !absent;
 }
 
 /* Every entry of the group is present or pte_none (no swap, no PROT_NONE). */
@@ -810,9 +860,10 @@ static inline int groups_present_or_none(const uint64_t *v)
     uint64_t bad = 0;
     size_t j;
 
+    /* bad: PRESENT clear and something besides A/D set (compare-free) */
     for (j = 0; j < PB_GROUP; j++)
-        bad |= !(v[j] & PB_PAGE_PRESENT) & ((v[j] & ~PB_AD) != 0);
-    return !bad;
+        bad |= ~v[j] & (1 ^ is_zero(v[j] & ~PB_AD));
+    return !(bad & PB_PAGE_PRESENT);
 }
 
 /* Column buffers of one block (kept apart from the caller's arrays). */
@@ -846,35 +897,59 @@ static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block 
     pb_fields f;
 
     if (all & PB_PAGE_PRESENT) {
-        for (j = 0; j < PB_GROUP; j++) {
-            b->kind[i + j] = PB_KIND_PRESENT;
-            b->swp_type[i + j] = 0;
+        /* column by column, so that the compiler vectorizes each loop */
+        memset(b->kind + i, PB_KIND_PRESENT, PB_GROUP);
+        memset(b->swp_type + i, 0, PB_GROUP);
+        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
+        for (j = 0; j < PB_GROUP; j++)
             b->aux[i + j] = PB_AUX_CANONICAL;
+        for (j = 0; j < PB_GROUP; j++)
             b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+        for (j = 0; j < PB_GROUP; j++)
             b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
-            b->swp_offset[i + j] = 0;
-        }
         return 1;
     }
     if (all == any) {
         decode(p, v[0], &f);
+        memset(b->kind + i, f.kind, PB_GROUP);
+        memset(b->swp_type + i, f.swp_type, PB_GROUP);
+        for (j = 0; j < PB_GROUP; j++) {
+            b->aux[i + j] = f.aux;
+            b->pfn[i + j] = f.pfn;
+            b->flags[i + j] = f.flags;
+            b->swp_offset[i + j] = f.swp_offset;
+        }
+        return 1;
+    }
+    if (groups_pte_present(v)) {
+        /* present and PROT_NONE (NUMA hinting runs): decode_present() */
+        memset(b->swp_type + i, 0, PB_GROUP);
+        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
         for (j = 0; j < PB_GROUP; j++)
-            put(b, i + j, &f);
+            b->aux[i + j] = PB_AUX_CANONICAL;
+        for (j = 0; j < PB_GROUP; j++)
+            b->kind[i + j] = (uint8_t)(PB_KIND_PRESENT + (~v[j] & PB_PAGE_PRESENT));
+        for (j = 0; j < PB_GROUP; j++)
+            b->pfn[i + j] = ((v[j] ^ (0 - (~v[j] & PB_PAGE_PRESENT))) & PB_PTE_PFN_MASK)
+                            >> PB_PAGE_SHIFT;
+        for (j = 0; j < PB_GROUP; j++)
+            b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
         return 1;
     }
     if (groups_present_or_none(v)) {
         /* a run boundary between mapped pages and a hole, without branches:
          * none entries have no PFN bits, so the PFN needs no mask */
-        for (j = 0; j < PB_GROUP; j++) {
-            uint64_t x = v[j], present = x & PB_PAGE_PRESENT;
-
-            b->kind[i + j] = (uint8_t)present;          /* PB_KIND_PRESENT is 1 */
-            b->swp_type[i + j] = 0;
-            b->aux[i + j] = (uint16_t)((present | (x == 0)) * PB_AUX_CANONICAL);
-            b->pfn[i + j] = (x & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
-            b->flags[i + j] = x & ~PB_PTE_PFN_MASK & (0 - present);
-            b->swp_offset[i + j] = 0;
-        }
+        memset(b->swp_type + i, 0, PB_GROUP);
+        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
+        for (j = 0; j < PB_GROUP; j++)
+            b->kind[i + j] = (uint8_t)(v[j] & PB_PAGE_PRESENT);  /* PB_KIND_PRESENT is 1 */
+        for (j = 0; j < PB_GROUP; j++)
+            b->aux[i + j] = (uint16_t)(((v[j] & PB_PAGE_PRESENT) | is_zero(v[j]))
+                                       << PB_AUX_BIT_CANONICAL);
+        for (j = 0; j < PB_GROUP; j++)
+            b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+        for (j = 0; j < PB_GROUP; j++)
+            b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK & (0 - (v[j] & PB_PAGE_PRESENT));
         return 1;
     }
     t = all >> PB_SWP_TYPE_SHIFT;
@@ -882,29 +957,22 @@ static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block 
         p->type_kind[t] != PB_KIND_MARKER && p->type_kind[t] != PB_KIND_BAD) {
         /* one swap-format type; none entries (type 0 only) and the v2
          * special (type 0 too) take the general path */
-        uint64_t low_ok = p->type_low_ok[t], offset_ok = p->type_offset_ok[t];
         uint64_t pfn_mask = p->type_pfn_mask[t];
-        int is_mig = p->type_kind[t] == PB_KIND_MIGRATION;
-        uint64_t young = is_mig ? p->mig_young : 0, dirty = is_mig ? p->mig_dirty : 0;
-        uint16_t base = p->type_sub[t];
+        uint8_t k = p->type_kind[t];
 
-        for (j = 0; j < PB_GROUP; j++)
-            if (!(v[j] & ~PB_AD) || v[j] == p->special_pte)
-                return 0;
+        if (t == 0)
+            for (j = 0; j < PB_GROUP; j++)
+                if (!(v[j] & ~PB_AD) || v[j] == p->special_pte)
+                    return 0;
         for (j = 0; j < PB_GROUP; j++) {
-            uint64_t x = v[j], off = swp_offset(x);
+            uint64_t off = swp_offset(v[j]);
 
-            b->kind[i + j] = (uint8_t)p->type_kind[t];
+            b->kind[i + j] = k;
             b->swp_type[i + j] = (uint8_t)t;
             b->swp_offset[i + j] = off;
             b->pfn[i + j] = off & pfn_mask;
             b->flags[i + j] = 0;
-            b->aux[i + j] = (uint16_t)(base |
-                ((x & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
-                ((x & p->swp_uffd_wp) != 0) * PB_AUX_UFFD_WP_ANY |
-                ((off & young) != 0) * PB_AUX_MIG_YOUNG |
-                ((off & dirty) != 0) * PB_AUX_MIG_DIRTY |
-                !((x & 0x1ff & ~low_ok) | (off & ~offset_ok)) * PB_AUX_CANONICAL);
+            b->aux[i + j] = swap_aux(p, v[j], off, t);
         }
         return 1;
     }

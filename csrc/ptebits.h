@@ -197,10 +197,13 @@
 #define PB_AUX_SWP_SOFT_DIRTY   (1u << (PB_PAGE_BIT_SWP_SOFT_DIRTY + PB_AUX_SWP_SHIFT))
 #define PB_AUX_SWP_UFFD_WP      (1u << (PB_PAGE_BIT_SWP_UFFD_WP + PB_AUX_SWP_SHIFT))
 #define PB_AUX_SWP_EXCLUSIVE    (1u << (PB_PAGE_BIT_SWP_EXCLUSIVE + PB_AUX_SWP_SHIFT))
-#define PB_AUX_MIG_YOUNG        (1u << 8)
-#define PB_AUX_MIG_DIRTY        (1u << 9)
-#define PB_AUX_CANONICAL        (1u << 10)  /* re-encoding gives the raw value */
-#define PB_AUX_UFFD_WP_ANY      (1u << 11)  /* swap-format entries: uffd-wp in any
+#define PB_AUX_BIT_MIG_YOUNG    8   /* MIG_DIRTY is the next bit, as in the offset */
+#define PB_AUX_BIT_CANONICAL    10
+#define PB_AUX_BIT_UFFD_WP_ANY  11
+#define PB_AUX_MIG_YOUNG        (1u << PB_AUX_BIT_MIG_YOUNG)
+#define PB_AUX_MIG_DIRTY        (1u << (PB_AUX_BIT_MIG_YOUNG + 1))
+#define PB_AUX_CANONICAL        (1u << PB_AUX_BIT_CANONICAL)  /* re-encoding gives the raw value */
+#define PB_AUX_UFFD_WP_ANY      (1u << PB_AUX_BIT_UFFD_WP_ANY)  /* swap-format entries: uffd-wp in any
                                              * form (swp bit 2, marker, special);
                                              * present entries: see flags bit 10 */
 #define PB_AUX_FIELD_MASK       0x3ffu      /* bits an encoder reads */
@@ -256,11 +259,13 @@ typedef struct pb_profile {
     uint64_t type_low_ok[PB_SWP_NTYPES];
     uint64_t type_offset_ok[PB_SWP_NTYPES];
     uint64_t type_pfn_mask[PB_SWP_NTYPES];
+    uint64_t type_mig_ad[PB_SWP_NTYPES];     /* migration A/D offset bits */
     /* pfn swap entries (6.18 swapops.h): PFN width and migration A/D bits */
     uint32_t swp_pfn_bits;       /* bits of offset that are the PFN */
     uint64_t swp_pfn_mask;
     uint64_t mig_young;          /* offset bit, 0 if absent */
     uint64_t mig_dirty;
+    uint32_t mig_aux_shift;      /* offset A/D bits >> this = aux A/D bits */
     uint64_t pfn_limit_present;  /* PFNs a present PTE can hold (exclusive) */
     uint64_t pfn_limit_swp;      /* PFNs a pfn swap entry can hold (exclusive) */
     /* pagemap bits the kernel reports (0 where absent) */

@@ -40,8 +40,11 @@ typedef struct pb_profile {
     uint64_t type_low_ok[32];
     uint64_t type_offset_ok[32];
     uint64_t type_pfn_mask[32];
+    uint64_t type_mig_ad[32];
     uint32_t swp_pfn_bits;
-    uint64_t swp_pfn_mask, mig_young, mig_dirty, pfn_limit_present, pfn_limit_swp;
+    uint64_t swp_pfn_mask, mig_young, mig_dirty;
+    uint32_t mig_aux_shift;
+    uint64_t pfn_limit_present, pfn_limit_swp;
     uint64_t pm_uffd_wp, pm_guard;
     ...;
 } pb_profile;

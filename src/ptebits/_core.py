@@ -123,7 +123,8 @@ def as_u64_input(value: Any, name: str, *, limit_bits: int = 64) -> np.ndarray:
     if isinstance(value, (int, np.integer)):
         v = int(value)
         if v < 0 or v >> limit_bits:
-            raise FieldRangeError("%s=%d is out of range (0 to 2^%d-1)" % (name, v, limit_bits),
+            raise FieldRangeError("%s=%d is %s" % (name, v, "negative" if v < 0 else
+                                                   "out of range (0 to 2^%d-1)" % limit_bits),
                                   field=name, value=v, limit=1 << limit_bits)
         return np.asarray(v, dtype=U64)
     if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
@@ -131,15 +132,20 @@ def as_u64_input(value: Any, name: str, *, limit_bits: int = 64) -> np.ndarray:
                                % (name, value if isinstance(value, float) else value.dtype))
     if isinstance(value, (str, bytes)):
         raise InvalidTypeError("%s must be an integer, got %s" % (name, type(value).__name__))
-    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    # sequences go through Python ints: numpy would turn a list mixing values
+    # below and above 2^63 into float64
+    arr = value if isinstance(value, np.ndarray) else np.array(value, dtype=object)
     if arr.dtype == object:
         try:
             ints = [operator.index(v) for v in arr.ravel()]
         except TypeError:
-            raise InvalidTypeError("%s must hold integers" % name) from None
+            bad = next(v for v in arr.ravel() if not isinstance(v, (int, np.integer)))
+            raise InvalidTypeError("%s must hold integers, got %r (%s)"
+                                   % (name, bad, type(bad).__name__)) from None
         bad = [v for v in ints if v < 0 or v >> limit_bits]
         if bad:
-            raise FieldRangeError("%s=%d is out of range (0 to 2^%d-1)" % (name, bad[0], limit_bits),
+            raise FieldRangeError("%s=%d is %s" % (name, bad[0], "negative" if bad[0] < 0 else
+                                                   "out of range (0 to 2^%d-1)" % limit_bits),
                                   field=name, value=bad[0], limit=1 << limit_bits)
         return np.array(ints, dtype=U64).reshape(arr.shape)
     if arr.dtype.kind == "b":

@@ -201,7 +201,11 @@ def resolve_prot(prot: Any) -> Any:
 
 
 def _is_scalar(*values: Any) -> bool:
-    return all(isinstance(v, (int, np.integer, bool, np.bool_)) for v in values)
+    """True when every argument is a Python/numpy scalar (0-d arrays made
+    from scalars by the flag helpers count as scalars)."""
+    return all(isinstance(v, (int, np.integer, bool, np.bool_)) or
+               (isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype == np.uint64)
+               for v in values)
 
 
 def _flag_aux(flags: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
@@ -228,9 +232,7 @@ def _encode(fn: str, kind: int, prof: Profile, fields: Dict[str, Any],
             aux: Optional[np.ndarray]) -> IntOrArray:
     """Broadcast the inputs, run the C encoder, and explain any failure."""
     scalar = _is_scalar(*fields.values())
-    inputs = {name: (value if isinstance(value, np.ndarray) else
-                     _core.as_u64_input(value, name))
-              for name, value in fields.items()}
+    inputs = {name: _core.as_u64_input(value, name) for name, value in fields.items()}
     parts = [inputs[n] for n in (a_name, b_name) if n] + ([aux] if aux is not None else [])
     shape = np.broadcast_shapes(*[p.shape for p in parts]) if parts else ()
     flat = lambda arr: None if arr is None else np.ascontiguousarray(  # noqa: E731

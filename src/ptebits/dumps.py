@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import warnings
 from typing import BinaryIO, Optional, Tuple
 
 import numpy as np
@@ -60,6 +61,9 @@ def parse_raw(data: bytes, name: str = "<input>", *, allow_partial: bool = False
                               "after %d complete entries" % (name, len(data), tail,
                                                              "s" if tail > 1 else "",
                                                              len(data) // 8), path=name)
+    if tail:
+        warnings.warn("%s: ignoring %d trailing byte%s after %d complete entries"
+                      % (name, tail, "s" if tail > 1 else "", len(data) // 8), stacklevel=2)
     return np.frombuffer(data, dtype="<u8", count=len(data) // 8).astype(np.uint64, copy=False)
 
 

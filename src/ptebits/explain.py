@@ -35,10 +35,10 @@ def _marker_labels(row: Dict[str, Any]) -> List[str]:
                                      ("marker_guard", "GUARD")) if row.get(key)]
 
 
-def summary(row: Dict[str, Any], profile: Any) -> str:
+def summary(row: Dict[str, Any], profile: Any, *, raw: bool = True) -> str:
     """A one-line decode of a schema row (see :func:`ptebits.schema.iter_rows`)."""
     kind = row["kind"]
-    parts = [row["raw"], kind]
+    parts = ([row["raw"]] if raw else []) + [kind]
     if kind in ("present", "protnone"):
         parts.append("pfn=%#x" % row["pfn"])
         bits = ["P"] if kind == "present" else []
@@ -50,7 +50,7 @@ def summary(row: Dict[str, Any], profile: Any) -> str:
         parts.append("type=%d offset=%#x" % (row["swp_type"], row["swp_offset"]))
         parts += _swap_flag_labels(row)
     elif kind in ("migration", "device"):
-        parts.insert(2, row["sub"])
+        parts.append(row["sub"])
         parts.append("pfn=%#x" % row["pfn"])
         parts += [l for k, l in (("mig_young", "young"), ("mig_dirty", "dirty")) if row.get(k)]
         parts += _swap_flag_labels(row)
@@ -156,9 +156,16 @@ def _ranges(kind: str, profile: Any) -> List[Tuple[int, int, str]]:
             (2, 2, "SWP_UFFD_WP"), (1, 1, "SWP_SOFT_DIRTY"), (0, 0, "(0: PRESENT)")]
 
 
+_PROFILE_MASKS = {"SOFT_DIRTY": "soft_dirty", "UFFD_WP": "uffd_wp", "PKEY": "pkey_mask",
+                  "SWP_SOFT_DIRTY": "swp_soft_dirty", "SWP_UFFD_WP": "swp_uffd_wp",
+                  "SWP_EXCLUSIVE": "swp_exclusive"}
+
+
 def bit_diagram(raw: int, kind: str, profile: Any) -> List[str]:
     lines = ["  bits    field            value"]
     for hi, lo, label in _ranges(kind, profile):
+        if label in _PROFILE_MASKS and not profile.mask(_PROFILE_MASKS[label]):
+            label += " (n/a)"   # the profile's config leaves the bit out
         width = hi - lo + 1
         value = (raw >> lo) & ((1 << width) - 1)
         bits = "%s-%s" % (hi, lo) if hi != lo else str(hi)

@@ -10,7 +10,7 @@ import numpy as np
 from . import _core
 from ._core import lib
 from .codec import Kind, ProfileLike, _profile, _raw_input
-from .errors import InvalidTypeError
+from .errors import FieldRangeError, InvalidTypeError
 
 __all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "PM_BITS"]
 
@@ -81,6 +81,10 @@ def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
     is whether the reader had CAP_SYS_ADMIN (else frames read as 0).
     """
     prof = _profile(profile)
+    if vma_soft_dirty and not prof.mask("soft_dirty"):
+        raise FieldRangeError("pte_to_pagemap: vma_soft_dirty=True cannot happen under %s: "
+                              "VM_SOFTDIRTY is 0 without CONFIG_MEM_SOFT_DIRTY" % prof.name,
+                              field="vma_soft_dirty", value=True)
     scalar = isinstance(raw, (int, np.integer))
     arr = _core.as_u64_input(raw, "raw") if not isinstance(raw, np.ndarray) else _raw_input(raw)
     flat = np.ascontiguousarray(arr.reshape(-1))

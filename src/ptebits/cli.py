@@ -1,0 +1,336 @@
+"""The ``ptebits`` command line.
+
+Exit codes: 0 ok, 1 a check failed, 2 usage, 3 bad input data, 4 something
+the environment lacks, 130 interrupted.  Errors are one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import signal
+import sys
+from typing import Any, Dict, Iterable, List, Optional, Sequence, TextIO
+
+import numpy as np
+
+from . import __version__
+from .codec import (Kind, decode, encode_device, encode_hwpoison, encode_marker,
+                    encode_migration, encode_present, encode_special, encode_swap)
+from .dumps import FORMATS, load_dump
+from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
+                     InvalidValueError, UnknownProfileError, UnsupportedKernelError)
+from .explain import Pte, explain_pagemap, fault_path, summary
+from .profiles import KNOBS, get_profile, list_profiles
+from .schema import CSV_HEADER, FIELDS, iter_rows
+
+EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_DATA, EXIT_ENV, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+BUILTIN_PROFILES = [p for p in list_profiles() if p != "host"]
+
+
+class UsageError(Exception):
+    """A command line that does not make sense (exit 2)."""
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, (UsageError, UnknownProfileError)):
+        return EXIT_USAGE
+    if isinstance(exc, UnsupportedKernelError):
+        return EXIT_ENV
+    if isinstance(exc, (DumpFormatError, FieldRangeError, FileError, InvalidValueError,
+                        InvalidTypeError)):
+        return EXIT_DATA
+    return EXIT_DATA
+
+
+# ------------------------------------------------------------- parsing
+
+def parse_value(text: str, what: str = "value") -> int:
+    """A 64-bit value as crash and gdb print it: hex, ``0x`` optional."""
+    t = text.strip().replace("_", "")
+    m = re.fullmatch(r"(?:0[xX])?([0-9a-fA-F]{1,16})", t)
+    if not m:
+        raise InvalidValueError("%s %r is not a 64-bit hex value (e.g. fffffffffffffc00 or "
+                                "0x8000000012345027)" % (what, text))
+    return int(m.group(1), 16)
+
+
+def parse_number(text: str, what: str) -> int:
+    """A field value: decimal, or hex with 0x (``0x12345``)."""
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise UsageError("--%s %r is not a number (decimal, or hex with 0x)" % (what, text)) \
+            from None
+    return value
+
+
+# ------------------------------------------------------------ commands
+
+def cmd_profiles(args: argparse.Namespace, out: TextIO) -> int:
+    profiles = [get_profile(name) for name in BUILTIN_PROFILES]
+    if args.json:
+        out.write(json.dumps([p.describe() for p in profiles], indent=2) + "\n")
+        return EXIT_OK
+    for p in profiles:
+        d = p.describe()
+        out.write("%s%s\n  %s\n" % (p.name, "  (default)" if p.name == "linux-6.18" else "",
+                                     p.about))
+        on = [k for k, v in p.knobs.items() if v]
+        out.write("  config: %s\n" % (", ".join(on) or "-"))
+        out.write("  swap types: 0-%d swap devices; %s\n" % (
+            p.max_swapfiles - 1, ", ".join("%d %s" % (t, n) for n, t in d["swap_types"].items())))
+        if p.special_pte:
+            out.write("  uffd-wp special PTE: %#x\n" % p.special_pte)
+        bits = ", ".join("%s %s" % (k, v) for k, v in d["software_bits"].items() if v != "0x0")
+        out.write("  software bits: %s\n\n" % bits)
+    out.write("host: derived from uname -r, /proc/config.gz and /proc/cpuinfo.\n")
+    out.write("knobs (append +knob or +no_knob): %s\n" % ", ".join(KNOBS))
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    values = [parse_value(v) for v in args.values]
+    profiles = [args.profile] if args.profile else BUILTIN_PROFILES
+    profs = [get_profile(p) for p in profiles]
+    width = max(len(p.name) for p in profs)
+    for n, value in enumerate(values):
+        if n:
+            out.write("\n")
+        if args.pagemap:
+            for p in profs:
+                out.write(explain_pagemap(value, profile=p) + "\n")
+            continue
+        if args.profile or args.verbose:
+            for p in profs:
+                out.write(Pte(value, profile=p).explain() + "\n")
+            continue
+        out.write("%#018x\n" % value)
+        for p in profs:
+            pte = Pte(value, profile=p)
+            row = pte.fields()
+            out.write("  %-*s  %s\n" % (width, p.name, summary(row, p, raw=False)))
+            out.write("  %-*s  fault: %s\n" % (width, "", fault_path(row, p)))
+    return EXIT_OK
+
+
+_ENCODE_FIELDS = {
+    "present": ("pfn", "prot"),
+    "swap": ("type", "offset"),
+    "migration": ("pfn",),
+    "device": ("pfn",),
+    "hwpoison": ("pfn",),
+    "marker": (),
+    "special": (),
+}
+_ENCODE_FLAGS = {
+    "present": (),
+    "swap": ("soft_dirty", "uffd_wp", "exclusive"),
+    "migration": ("write", "exclusive", "young", "dirty", "soft_dirty", "uffd_wp"),
+    "device": ("write", "exclusive", "soft_dirty", "uffd_wp"),
+    "hwpoison": (),
+    "marker": ("uffd_wp", "poisoned", "guard"),
+    "special": (),
+}
+
+
+def cmd_encode(args: argparse.Namespace, out: TextIO) -> int:
+    kind = args.kind
+    prof = get_profile(args.profile)
+    given = {f: getattr(args, f) for f in ("pfn", "prot", "type", "offset")
+             if getattr(args, f) is not None}
+    for f in given:
+        if f not in _ENCODE_FIELDS[kind]:
+            raise UsageError("--%s does not apply to %s entries (they take: %s)" % (
+                f, kind, ", ".join("--" + x for x in _ENCODE_FIELDS[kind]) or "no fields"))
+    for f in _ENCODE_FIELDS[kind]:
+        if f not in given:
+            raise UsageError("encode %s needs --%s" % (kind, f))
+    flags = {f: True for f in ("write", "exclusive", "young", "dirty", "soft_dirty", "uffd_wp",
+                               "poisoned", "guard") if getattr(args, f)}
+    for f in flags:
+        if f not in _ENCODE_FLAGS[kind]:
+            raise UsageError("--%s does not apply to %s entries%s" % (
+                f.replace("_", "-"), kind, (" (they take: %s)" % ", ".join(
+                    "--" + x.replace("_", "-") for x in _ENCODE_FLAGS[kind]))
+                if _ENCODE_FLAGS[kind] else ""))
+    nums = {f: parse_number(v, f) for f, v in given.items() if f != "prot"}
+    if kind == "present":
+        prot = given["prot"]
+        prot_value: Any = parse_number(prot, "prot") if re.match(r"^(0x|\d)", prot) else prot
+        raw = encode_present(nums["pfn"], prot_value, profile=prof)
+    elif kind == "swap":
+        raw = encode_swap(nums["type"], nums["offset"], profile=prof, **flags)
+    elif kind == "migration":
+        raw = encode_migration(nums["pfn"], profile=prof, **flags)
+    elif kind == "device":
+        raw = encode_device(nums["pfn"], profile=prof, **flags)
+    elif kind == "hwpoison":
+        raw = encode_hwpoison(nums["pfn"], profile=prof)
+    elif kind == "marker":
+        raw = encode_marker(profile=prof, **flags)
+    else:
+        raw = encode_special(profile=prof)
+    if args.explain:
+        out.write(Pte(int(raw), profile=prof).explain() + "\n")
+    else:
+        out.write("%#018x\n" % int(raw))
+    return EXIT_OK
+
+
+def _write_table(d: Any, out: TextIO, show_all: bool) -> None:
+    prof = d.profile
+    out.write("%10s  %-18s  %s\n" % ("index", "raw", "decoded"))
+    kinds = d.kind.reshape(-1)
+    idx = np.arange(kinds.size) if show_all else np.flatnonzero(kinds != int(Kind.NONE))
+    for i in idx.tolist():
+        row = next(iter_rows(d, i, i + 1))
+        out.write("%10d  %s  %s\n" % (i, row["raw"], summary(row, prof, raw=False)))
+    counts = d.counts()
+    out.write("# %d entries: %s\n" % (kinds.size, ", ".join(
+        "%s %d" % kv for kv in counts.items() if kv[1]) or "none"))
+
+
+def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
+    prof = get_profile(args.profile)
+    raw, fmt = load_dump(args.file, args.format, allow_partial=args.allow_partial)
+    name = "<stdin>" if args.file == "-" else args.file
+    if not args.quiet:
+        how = "auto-detected" if args.format == "auto" else "as given"
+        print("ptebits: %s: %d entries, format %s (%s), profile %s" % (
+            name, raw.size, fmt, how, prof.name), file=sys.stderr)
+    d = decode(raw, profile=prof)
+    if args.output == "table":
+        _write_table(d, out, args.all)
+    elif args.output == "jsonl":
+        for i, row in enumerate(iter_rows(d)):
+            out.write(json.dumps(dict({"index": i}, **row), separators=(", ", ": ")) + "\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=("index",) + CSV_HEADER, restval="",
+                                lineterminator="\n")
+        writer.writeheader()
+        for i, row in enumerate(iter_rows(d)):
+            writer.writerow(dict({"index": i}, **row))
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from .bench import format_report, run_codec_bench
+    progress = None if args.json or args.quiet else (
+        lambda msg: print("ptebits bench: " + msg, file=sys.stderr))
+    res = run_codec_bench(args.entries, repeats=args.repeats, seed=args.seed,
+                          profile=args.profile, progress=progress)
+    if args.json:
+        out.write(json.dumps(res, indent=2, sort_keys=False) + "\n")
+    else:
+        out.write(format_report(res) + "\n")
+    checks = res["checks"]
+    ok = checks["numpy_columns_identical"] and checks["python_sample_identical"]
+    if not ok:
+        print("ptebits bench: the baselines disagree with the C core", file=sys.stderr)
+    return EXIT_OK if ok else EXIT_CHECK
+
+
+# -------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptebits",
+        description="Decode and encode x86-64 page-table entries bit for bit as Linux does.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 usage, 3 bad input data, "
+               "4 something the environment lacks, 130 interrupted.")
+    parser.add_argument("--version", action="version", version="ptebits %s" % __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    prof_help = ("kernel profile: %s, or host; knobs as +knob / +no_knob (default linux-6.18)"
+                 % ", ".join(BUILTIN_PROFILES))
+
+    p = sub.add_parser("explain", help="explain raw PTE values (hex, as crash's pte prints)")
+    p.add_argument("values", nargs="+", metavar="VALUE")
+    p.add_argument("--profile", help=prof_help + "; without it, every built-in profile")
+    p.add_argument("--pagemap", action="store_true", help="the values are pagemap words")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="the full breakdown for every profile")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("encode", help="encode an entry from its fields")
+    p.add_argument("kind", choices=list(_ENCODE_FIELDS))
+    for f, h in (("pfn", "page frame number"), ("prot", "pgprot: a number or a name "
+                                                          "such as PAGE_SHARED"),
+                 ("type", "swap type"), ("offset", "swap offset")):
+        p.add_argument("--" + f, help=h)
+    for f in ("write", "exclusive", "young", "dirty", "soft-dirty", "uffd-wp", "poisoned",
+              "guard"):
+        p.add_argument("--" + f, action="store_true", dest=f.replace("-", "_"))
+    p.add_argument("--profile", help=prof_help)
+    p.add_argument("--explain", action="store_true", help="explain the result")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("profiles", help="list the kernel profiles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("decode", help="decode a dump: raw little-endian u64 or hex text")
+    p.add_argument("file", metavar="FILE", help="dump file, or - for stdin")
+    p.add_argument("--format", choices=FORMATS + ("auto",), default="auto")
+    p.add_argument("--profile", help=prof_help)
+    p.add_argument("--output", choices=("table", "jsonl", "csv"), default="table")
+    p.add_argument("--all", action="store_true", help="table: include none entries")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="decode the complete entries of a file whose size is not a "
+                        "multiple of 8 (with a warning)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes on stderr")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("bench", help="benchmark the C core against baselines")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--entries", type=int, default=16 * 1024 * 1024)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--seed", type=int, default=20211027)
+    p.add_argument("--profile", help=prof_help)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _warning_line(message: Any, category: Any, filename: str, lineno: int,
+                  file: Any = None, line: Any = None) -> None:
+    print("ptebits: warning: %s" % message, file=sys.stderr)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import warnings
+    warnings.showwarning = _warning_line
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:          # argparse: --help/--version (0) or usage (2)
+        return int(e.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "entries", 1) is not None and getattr(args, "entries", 1) < 1:
+        print("ptebits: error: --entries must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "repeats", 5) < 1:
+        print("ptebits: error: --repeats must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args, sys.stdout)
+    except (UsageError, Error) as e:
+        print("ptebits: error: %s" % e, file=sys.stderr)
+        return _exit_code(e)
+    except KeyboardInterrupt:
+        print("ptebits: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (ptebits decode big.bin | head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())
