@@ -766,29 +766,41 @@ uint64_t pb_limit(const pb_profile *p, int status, int kind)
 #define PB_GROUP 8
 #define PB_AD (PB_PAGE_ACCESSED | PB_PAGE_DIRTY)
 
-static inline uint64_t group_and(const uint64_t *v)
+static inline uint64_t group_and(const uint64_t *v, size_t n)
 {
-    return v[0] & v[1] & v[2] & v[3] & v[4] & v[5] & v[6] & v[7];
+    uint64_t a = v[0];
+    size_t j;
+
+    for (j = 1; j < n; j++)
+        a &= v[j];
+    return a;
 }
 
-static inline uint64_t group_or(const uint64_t *v)
+static inline uint64_t group_or(const uint64_t *v, size_t n)
 {
-    return v[0] | v[1] | v[2] | v[3] | v[4] | v[5] | v[6] | v[7];
+    uint64_t a = v[0];
+    size_t j;
+
+    for (j = 1; j < n; j++)
+        a |= v[j];
+    return a;
 }
+
+#define PB_CLASSIFY_GROUP 4   /* measured best for classify; 8 for decode */
 
 void pb_classify_array(const pb_profile *p, const uint64_t *raw, size_t n, uint8_t *kind)
 {
     size_t i = 0, j;
 
-    for (; i + PB_GROUP <= n; i += PB_GROUP) {
+    for (; i + PB_CLASSIFY_GROUP <= n; i += PB_CLASSIFY_GROUP) {
         const uint64_t *v = raw + i;
 
-        if (group_and(v) & PB_PAGE_PRESENT) {
-            memset(kind + i, PB_KIND_PRESENT, PB_GROUP);
-        } else if (!(group_or(v) & ~PB_AD)) {
-            memset(kind + i, PB_KIND_NONE, PB_GROUP);
+        if (group_and(v, PB_CLASSIFY_GROUP) & PB_PAGE_PRESENT) {
+            memset(kind + i, PB_KIND_PRESENT, PB_CLASSIFY_GROUP);
+        } else if (!(group_or(v, PB_CLASSIFY_GROUP) & ~PB_AD)) {
+            memset(kind + i, PB_KIND_NONE, PB_CLASSIFY_GROUP);
         } else {
-            for (j = 0; j < PB_GROUP; j++)
+            for (j = 0; j < PB_CLASSIFY_GROUP; j++)
                 kind[i + j] = (uint8_t)classify(p, v[j]);
         }
     }
@@ -844,24 +856,24 @@ static void stream_fence(int stream)
 }
 
 /* Every entry of the group is pte_present() (PRESENT or PROTNONE). */
-static inline int groups_pte_present(const uint64_t *v)
+static inline int groups_pte_present(const uint64_t *v, size_t g)
 {
     uint64_t absent = 0;
     size_t j;
 
-    for (j = 0; j < PB_GROUP; j++)
+    for (j = 0; j < g; j++)
         absent |= is_zero(v[j] & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE));
     return !absent;
 }
 
 /* Every entry of the group is present or pte_none (no swap, no PROT_NONE). */
-static inline int groups_present_or_none(const uint64_t *v)
+static inline int groups_present_or_none(const uint64_t *v, size_t g)
 {
     uint64_t bad = 0;
     size_t j;
 
     /* bad: PRESENT clear and something besides A/D set (compare-free) */
-    for (j = 0; j < PB_GROUP; j++)
+    for (j = 0; j < g; j++)
         bad |= ~v[j] & (1 ^ is_zero(v[j] & ~PB_AD));
     return !(bad & PB_PAGE_PRESENT);
 }
@@ -884,36 +896,37 @@ static inline void put(pb_block *b, size_t i, const pb_fields *f)
 }
 
 /*
- * Fast paths for a group of PB_GROUP entries that share a shape: all present
+ * Fast paths for a group of g entries that share a shape: all present
  * (mapped stretches), all the same value (holes, marker runs), or all swap
  * entries of one non-marker type (swapped-out stretches).  They compute
  * exactly what decode() computes, with the per-type lookups hoisted.
  * Returns 0 when the group has no common shape.
  */
-static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block *b, size_t i)
+static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block *b, size_t i,
+                               size_t g)
 {
-    uint64_t all = group_and(v), any = group_or(v), t;
+    uint64_t all = group_and(v, g), any = group_or(v, g), t;
     size_t j;
     pb_fields f;
 
     if (all & PB_PAGE_PRESENT) {
         /* column by column, so that the compiler vectorizes each loop */
-        memset(b->kind + i, PB_KIND_PRESENT, PB_GROUP);
-        memset(b->swp_type + i, 0, PB_GROUP);
-        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
-        for (j = 0; j < PB_GROUP; j++)
+        memset(b->kind + i, PB_KIND_PRESENT, g);
+        memset(b->swp_type + i, 0, g);
+        memset(b->swp_offset + i, 0, g * sizeof(uint64_t));
+        for (j = 0; j < g; j++)
             b->aux[i + j] = PB_AUX_CANONICAL;
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
         return 1;
     }
     if (all == any) {
         decode(p, v[0], &f);
-        memset(b->kind + i, f.kind, PB_GROUP);
-        memset(b->swp_type + i, f.swp_type, PB_GROUP);
-        for (j = 0; j < PB_GROUP; j++) {
+        memset(b->kind + i, f.kind, g);
+        memset(b->swp_type + i, f.swp_type, g);
+        for (j = 0; j < g; j++) {
             b->aux[i + j] = f.aux;
             b->pfn[i + j] = f.pfn;
             b->flags[i + j] = f.flags;
@@ -921,34 +934,34 @@ static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block 
         }
         return 1;
     }
-    if (groups_pte_present(v)) {
+    if (groups_pte_present(v, g)) {
         /* present and PROT_NONE (NUMA hinting runs): decode_present() */
-        memset(b->swp_type + i, 0, PB_GROUP);
-        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
-        for (j = 0; j < PB_GROUP; j++)
+        memset(b->swp_type + i, 0, g);
+        memset(b->swp_offset + i, 0, g * sizeof(uint64_t));
+        for (j = 0; j < g; j++)
             b->aux[i + j] = PB_AUX_CANONICAL;
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->kind[i + j] = (uint8_t)(PB_KIND_PRESENT + (~v[j] & PB_PAGE_PRESENT));
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->pfn[i + j] = ((v[j] ^ (0 - (~v[j] & PB_PAGE_PRESENT))) & PB_PTE_PFN_MASK)
                             >> PB_PAGE_SHIFT;
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
         return 1;
     }
-    if (groups_present_or_none(v)) {
+    if (groups_present_or_none(v, g)) {
         /* a run boundary between mapped pages and a hole, without branches:
          * none entries have no PFN bits, so the PFN needs no mask */
-        memset(b->swp_type + i, 0, PB_GROUP);
-        memset(b->swp_offset + i, 0, PB_GROUP * sizeof(uint64_t));
-        for (j = 0; j < PB_GROUP; j++)
+        memset(b->swp_type + i, 0, g);
+        memset(b->swp_offset + i, 0, g * sizeof(uint64_t));
+        for (j = 0; j < g; j++)
             b->kind[i + j] = (uint8_t)(v[j] & PB_PAGE_PRESENT);  /* PB_KIND_PRESENT is 1 */
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->aux[i + j] = (uint16_t)(((v[j] & PB_PAGE_PRESENT) | is_zero(v[j]))
                                        << PB_AUX_BIT_CANONICAL);
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
-        for (j = 0; j < PB_GROUP; j++)
+        for (j = 0; j < g; j++)
             b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK & (0 - (v[j] & PB_PAGE_PRESENT));
         return 1;
     }
@@ -961,10 +974,10 @@ static inline int decode_group(const pb_profile *p, const uint64_t *v, pb_block 
         uint8_t k = p->type_kind[t];
 
         if (t == 0)
-            for (j = 0; j < PB_GROUP; j++)
+            for (j = 0; j < g; j++)
                 if (!(v[j] & ~PB_AD) || v[j] == p->special_pte)
                     return 0;
-        for (j = 0; j < PB_GROUP; j++) {
+        for (j = 0; j < g; j++) {
             uint64_t off = swp_offset(v[j]);
 
             b->kind[i + j] = k;
@@ -995,7 +1008,7 @@ void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
         for (i = 0; i < m; i += PB_GROUP) {
             size_t j, g = m - i < PB_GROUP ? m - i : PB_GROUP;
 
-            if (g == PB_GROUP && decode_group(p, v + i, &b, i))
+            if (g == PB_GROUP && decode_group(p, v + i, &b, i, PB_GROUP))
                 continue;
             for (j = 0; j < g; j++) {
                 decode(p, v[i + j], &f);
