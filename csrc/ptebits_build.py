@@ -9,7 +9,7 @@ import re
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = ["csrc/codec.c"]
+SOURCES = ["csrc/codec.c", "csrc/decode.c"]
 
 
 def _constant_names():
@@ -93,7 +93,7 @@ ffibuilder.set_source(
     '#include "ptebits.h"',
     sources=SOURCES,
     include_dirs=["csrc"],
-    depends=["csrc/ptebits.h"],
+    depends=["csrc/ptebits.h", "csrc/entry.h"],
     extra_compile_args=["-std=c99", "-O3"],
 )
 

@@ -10,13 +10,14 @@ from .codec import (PGPROTS, Decoded, Kind, classify, decode, encode_device,
                     pte_swp_mksoft_dirty, pte_swp_mkuffd_wp, pte_wrprotect)
 from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
                      InvalidValueError, UnknownProfileError, UnsupportedKernelError)
+from .explain import Pte
 from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
 from .profiles import Profile, get_profile, host_profile, list_profiles
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Kind", "Decoded", "classify", "decode", "PGPROTS",
+    "__version__", "Kind", "Decoded", "Pte", "classify", "decode", "PGPROTS",
     "encode_present", "encode_swap", "encode_migration", "encode_device",
     "encode_hwpoison", "encode_marker", "encode_special", "pte_modify",
     "pte_wrprotect", "pte_mkwrite", "pte_mkuffd_wp", "pte_clear_uffd_wp",

@@ -70,6 +70,20 @@ def limit(handle: Any, status: int, kind: int) -> int:
 
 # ------------------------------------------------------------- validation
 
+CACHE_LINE = 64
+
+
+def empty_aligned(shape: Any, dtype: Any) -> np.ndarray:
+    """np.empty, but starting on a cache line: the C core streams large
+    outputs past the cache a whole line at a time (numpy's own large
+    allocations start 16 bytes into a page)."""
+    dt = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    buf = np.empty(count * dt.itemsize + CACHE_LINE, dtype=np.uint8)
+    skip = -buf.ctypes.data % CACHE_LINE
+    return buf[skip:skip + count * dt.itemsize].view(dt).reshape(shape)
+
+
 def _describe(arr: np.ndarray) -> str:
     return "dtype=%s shape=%s" % (arr.dtype.str, arr.shape)
 

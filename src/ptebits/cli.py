@@ -236,8 +236,15 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
 # -------------------------------------------------------------- parser
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2)."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError("%s: %s (see %s --help)" % (self.prog, message, self.prog))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ptebits",
         description="Decode and encode x86-64 page-table entries bit for bit as Linux does.",
         epilog="Exit codes: 0 ok, 1 a check failed, 2 usage, 3 bad input data, "
@@ -306,8 +313,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as e:          # argparse: --help/--version (0) or usage (2)
+    except SystemExit as e:          # argparse: --help/--version
         return int(e.code or 0)
+    except UsageError as e:
+        print("ptebits: error: %s" % e, file=sys.stderr)
+        return EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -86,7 +86,7 @@ class Decoded:
 
     @classmethod
     def empty(cls, profile: Profile, shape: Tuple[int, ...]) -> "Decoded":
-        cols = [np.empty(shape, dtype=dt) for _, dt in _COLUMNS]
+        cols = [_core.empty_aligned(shape, dt) for _, dt in _COLUMNS]
         return cls(profile, np.empty(shape, dtype=np.uint64), cols)
 
     def columns(self) -> Dict[str, np.ndarray]:
@@ -168,7 +168,7 @@ def decode(raw: Any, *, profile: ProfileLike = None,
     prof = _profile(profile)
     arr = _raw_input(raw)
     if out is None:
-        cols = [np.empty(arr.shape, dtype=dt) for _, dt in _COLUMNS]
+        cols = [_core.empty_aligned(arr.shape, dt) for _, dt in _COLUMNS]
     else:
         if not isinstance(out, Decoded):
             raise InvalidTypeError("out must be a Decoded from an earlier decode(), got %s"

@@ -19,7 +19,6 @@ __all__ = ["FORMATS", "read_bytes", "detect_format", "parse_raw", "parse_hex", "
 
 FORMATS = ("raw", "hex")
 _HEX_LINE = re.compile(r"^(?:0[xX])?([0-9a-fA-F]{1,16})$")
-_TEXT_BYTES = set(b"0123456789abcdefABCDEFxX \t\r\n#") | set(range(0x20, 0x7f))
 
 
 def read_bytes(path: str) -> bytes:
@@ -40,17 +39,23 @@ def read_bytes(path: str) -> bytes:
 
 
 def detect_format(data: bytes) -> str:
-    """``hex`` when the data is printable text of hex values, ``raw``
-    otherwise.  Empty input counts as raw (zero entries)."""
+    """``hex`` when the data is UTF-8 text without NUL bytes, ``raw``
+    otherwise.  Every real PTE has zero bytes (a PFN below 2^40 leaves bytes
+    5 and 6 clear, a none PTE is all zeros), so a raw dump never passes for
+    text; a text file that is not a clean hex dump is then reported line by
+    line instead of being decoded as garbage.  Empty input is raw (zero
+    entries)."""
     if not data:
         return "raw"
     head = data[:65536]
-    if all(b in _TEXT_BYTES for b in head):
-        first = next((ln.strip() for ln in head.splitlines()
-                      if ln.strip() and not ln.strip().startswith(b"#")), b"")
-        if _HEX_LINE.match(first.decode("ascii", "replace")):
-            return "hex"
-    return "raw"
+    if b"\0" in head:
+        return "raw"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:          # not just a character cut at the end
+            return "raw"
+    return "hex"
 
 
 def parse_raw(data: bytes, name: str = "<input>", *, allow_partial: bool = False) -> np.ndarray:
