@@ -53,11 +53,14 @@ static void stream_avx2(void *dst, const void *src, size_t bytes)
     const __m256i *s = (const __m256i *)src;
     size_t i;
 
-    for (i = 0; i < bytes / 32; i += 2) {       /* one cache line a turn */
+    for (i = 0; i < bytes / 32; i += 4) {       /* two cache lines a turn */
         __m256i a = _mm256_loadu_si256(s + i), b = _mm256_loadu_si256(s + i + 1);
+        __m256i c = _mm256_loadu_si256(s + i + 2), e = _mm256_loadu_si256(s + i + 3);
 
         _mm256_stream_si256(d + i, a);
         _mm256_stream_si256(d + i + 1, b);
+        _mm256_stream_si256(d + i + 2, c);
+        _mm256_stream_si256(d + i + 3, e);
     }
 }
 #endif
@@ -77,7 +80,7 @@ static int copy_mode(size_t n)
 static void copy_out(void *dst, const void *src, size_t bytes, int mode)
 {
 #if PB_HAVE_AVX2_STREAM
-    if (mode == PB_COPY_STREAM_AVX2 && ((uintptr_t)dst & 31) == 0 && (bytes & 63) == 0) {
+    if (mode == PB_COPY_STREAM_AVX2 && ((uintptr_t)dst & 31) == 0 && (bytes & 127) == 0) {
         stream_avx2(dst, src, bytes);
         return;
     }
@@ -115,27 +118,28 @@ static void stream_fence(int mode)
 #endif
 }
 
-/* Every entry of the group is pte_present() (PRESENT or PROTNONE). */
+/* Every entry of the group is pte_present() (PRESENT or PROTNONE): fold
+ * bit 8 onto bit 0 and AND across the group. */
 static inline int groups_pte_present(const uint64_t *v, size_t g)
 {
-    uint64_t absent = 0;
+    uint64_t all = ~(uint64_t)0;
     size_t j;
 
     for (j = 0; j < g; j++)
-        absent |= is_zero(v[j] & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE));
-    return !absent;
+        all &= v[j] | (v[j] >> PB_PAGE_BIT_PROTNONE);
+    return (int)(all & PB_PAGE_PRESENT);
 }
 
-/* Every entry of the group is present or pte_none (no swap, no PROT_NONE). */
+/* Every entry of the group is present or pte_none (no swap, no PROT_NONE):
+ * a non-present entry may have nothing but A/D set. */
 static inline int groups_present_or_none(const uint64_t *v, size_t g)
 {
     uint64_t bad = 0;
     size_t j;
 
-    /* bad: PRESENT clear and something besides A/D set (compare-free) */
     for (j = 0; j < g; j++)
-        bad |= ~v[j] & (1 ^ is_zero(v[j] & ~PB_AD));
-    return !(bad & PB_PAGE_PRESENT);
+        bad |= v[j] & ~PB_AD & ((v[j] & PB_PAGE_PRESENT) - 1);
+    return !bad;
 }
 
 /* Column buffers of one block (kept apart from the caller's arrays). */
@@ -165,7 +169,7 @@ static inline void put(pb_block *restrict b, size_t i, const pb_fields *restrict
 static inline int decode_group(const pb_profile *restrict p, const uint64_t *restrict v,
                                pb_block *restrict b, size_t i, size_t g)
 {
-    uint64_t all = group_and(v, g), any = group_or(v, g), t;
+    uint64_t all = group_and(v, g), any, t;
     size_t j;
     pb_fields f;
 
@@ -180,6 +184,22 @@ static inline int decode_group(const pb_profile *restrict p, const uint64_t *res
             b->pfn[i + j] = (v[j] & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
         for (j = 0; j < g; j++)
             b->flags[i + j] = v[j] & ~PB_PTE_PFN_MASK;
+        return 1;
+    }
+    any = group_or(v, g);
+    if (!(any & ~PB_AD)) {
+        /* a hole: pte_none entries, canonical unless A/D are set */
+        memset(b->kind + i, PB_KIND_NONE, g);
+        memset(b->swp_type + i, 0, g);
+        memset(b->pfn + i, 0, g * sizeof(uint64_t));
+        memset(b->flags + i, 0, g * sizeof(uint64_t));
+        memset(b->swp_offset + i, 0, g * sizeof(uint64_t));
+        if (!any)                 /* the usual hole: all zero, all canonical */
+            for (j = 0; j < g; j++)
+                b->aux[i + j] = PB_AUX_CANONICAL;
+        else
+            for (j = 0; j < g; j++)
+                b->aux[i + j] = (uint16_t)(is_zero(v[j]) << PB_AUX_BIT_CANONICAL);
         return 1;
     }
     if (all == any) {
