@@ -228,6 +228,45 @@
 
 #define PB_NO_TYPE              0xff
 
+/* Status codes (0 = ok); pb_strerror() names them. */
+#define PB_OK                 0
+#define PB_E_PROFILE          1   /* unknown kernel or config */
+#define PB_E_KIND             2   /* the profile has no such kind */
+#define PB_E_PFN              3   /* PFN out of range */
+#define PB_E_OFFSET           4   /* swap offset out of range */
+#define PB_E_TYPE             5   /* swap type out of range */
+#define PB_E_PROT             6   /* pgprot has bits inside the PFN field */
+#define PB_E_FLAG             7   /* a flag the profile does not have */
+#define PB_E_CONFLICT         8   /* two flags that exclude each other */
+#define PB_E_MARKER           9   /* empty marker or unknown marker bits */
+#define PB_E_ALIAS            10  /* the encoding reads back as another kind */
+#define PB_E_NOT_PRESENT      11  /* present-PTE helper on a non-present entry */
+#define PB_E_NOT_SWAP         12  /* swap-PTE helper on another entry */
+#define PB_E_OP               13  /* unknown operation */
+#define PB_E_COUNT            14
+
+/* PTE helpers (arch/x86/include/asm/pgtable.h of each kernel). */
+#define PB_OP_WRPROTECT         0
+#define PB_OP_MKWRITE           1   /* pte_mkwrite(pte, vma), no shadow stack */
+#define PB_OP_MKUFFD_WP         2
+#define PB_OP_CLEAR_UFFD_WP     3
+#define PB_OP_MKDIRTY           4
+#define PB_OP_MKCLEAN           5
+#define PB_OP_MKYOUNG           6
+#define PB_OP_MKOLD             7
+#define PB_OP_MKSOFT_DIRTY      8
+#define PB_OP_CLEAR_SOFT_DIRTY  9
+#define PB_OP_SWP_MKUFFD_WP     10
+#define PB_OP_SWP_CLEAR_UFFD_WP 11
+#define PB_OP_SWP_MKSOFT_DIRTY  12
+#define PB_OP_SWP_CLEAR_SOFT_DIRTY 13
+#define PB_OP_SWP_MKEXCLUSIVE   14
+#define PB_OP_SWP_CLEAR_EXCLUSIVE 15
+#define PB_OP_MODIFY            16  /* pte_modify(pte, arg) */
+#define PB_OP_COUNT             17
+
+/* cdef: begin -- ptebits_build.py hands everything from here to the end
+ * marker to cffi (array sizes become [...]): declarations are typed once. */
 typedef struct pb_profile {
     int kernel;                  /* PB_KERNEL_* */
     uint32_t config;             /* PB_CFG_* */
@@ -285,43 +324,6 @@ typedef struct pb_fields {
     uint64_t swp_offset;  /* swap-format kinds: swp_offset() */
 } pb_fields;
 
-/* Status codes (0 = ok); pb_strerror() names them. */
-#define PB_OK                 0
-#define PB_E_PROFILE          1   /* unknown kernel or config */
-#define PB_E_KIND             2   /* the profile has no such kind */
-#define PB_E_PFN              3   /* PFN out of range */
-#define PB_E_OFFSET           4   /* swap offset out of range */
-#define PB_E_TYPE             5   /* swap type out of range */
-#define PB_E_PROT             6   /* pgprot has bits inside the PFN field */
-#define PB_E_FLAG             7   /* a flag the profile does not have */
-#define PB_E_CONFLICT         8   /* two flags that exclude each other */
-#define PB_E_MARKER           9   /* empty marker or unknown marker bits */
-#define PB_E_ALIAS            10  /* the encoding reads back as another kind */
-#define PB_E_NOT_PRESENT      11  /* present-PTE helper on a non-present entry */
-#define PB_E_NOT_SWAP         12  /* swap-PTE helper on another entry */
-#define PB_E_OP               13  /* unknown operation */
-#define PB_E_COUNT            14
-
-/* PTE helpers (arch/x86/include/asm/pgtable.h of each kernel). */
-#define PB_OP_WRPROTECT         0
-#define PB_OP_MKWRITE           1   /* pte_mkwrite(pte, vma), no shadow stack */
-#define PB_OP_MKUFFD_WP         2
-#define PB_OP_CLEAR_UFFD_WP     3
-#define PB_OP_MKDIRTY           4
-#define PB_OP_MKCLEAN           5
-#define PB_OP_MKYOUNG           6
-#define PB_OP_MKOLD             7
-#define PB_OP_MKSOFT_DIRTY      8
-#define PB_OP_CLEAR_SOFT_DIRTY  9
-#define PB_OP_SWP_MKUFFD_WP     10
-#define PB_OP_SWP_CLEAR_UFFD_WP 11
-#define PB_OP_SWP_MKSOFT_DIRTY  12
-#define PB_OP_SWP_CLEAR_SOFT_DIRTY 13
-#define PB_OP_SWP_MKEXCLUSIVE   14
-#define PB_OP_SWP_CLEAR_EXCLUSIVE 15
-#define PB_OP_MODIFY            16  /* pte_modify(pte, arg) */
-#define PB_OP_COUNT             17
-
 /* ---- profiles ---- */
 int pb_profile_init(pb_profile *p, int kernel, uint32_t config);
 
@@ -356,5 +358,7 @@ void pb_pte_to_pagemap_array(const pb_profile *p, const uint64_t *raw, size_t n,
 void pb_pagemap_decode_array(const pb_profile *p, const uint64_t *pm, size_t n,
                              uint8_t *kind, uint64_t *pfn, uint16_t *pm_flags,
                              uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);
+
+/* cdef: end */
 
 #endif /* PTEBITS_H */
