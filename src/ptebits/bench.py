@@ -238,7 +238,7 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 5,
+def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
                     seed: int = DEFAULT_SEED, profile: Any = None,
                     python_sample: int = 100_000,
                     progress: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
