@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .codec import (Kind, decode, encode_device, encode_hwpoison, encode_marker,
                     encode_migration, encode_present, encode_special, encode_swap)
-from .dumps import FORMATS, load_dump
+from .dumps import FORMATS, LEVELS
 from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
                      InvalidValueError, UnknownProfileError, UnsupportedKernelError)
 from .explain import Pte, explain_pagemap, fault_path, summary
@@ -181,39 +181,108 @@ def cmd_encode(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _write_table(d: Any, out: TextIO, show_all: bool) -> None:
-    prof = d.profile
-    out.write("%10s  %-18s  %s\n" % ("index", "raw", "decoded"))
-    kinds = d.kind.reshape(-1)
-    idx = np.arange(kinds.size) if show_all else np.flatnonzero(kinds != int(Kind.NONE))
-    for i in idx.tolist():
-        row = next(iter_rows(d, i, i + 1))
-        out.write("%10d  %s  %s\n" % (i, row["raw"], summary(row, prof, raw=False)))
-    counts = d.counts()
-    out.write("# %d entries: %s\n" % (kinds.size, ", ".join(
-        "%s %d" % kv for kv in counts.items() if kv[1]) or "none"))
+class _Progress:
+    """A one-line progress meter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: Optional[int], enabled: bool):
+        self.total = total
+        self.enabled = enabled and total is not None and total > 0 and sys.stderr.isatty()
+        self.last = -1
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        pct = int(100 * done / self.total) if self.total else 100
+        if pct != self.last:
+            self.last = pct
+            sys.stderr.write("\rptebits: %3d%% (%d of %d entries)" % (pct, done, self.total))
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.last >= 0:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
+    from .dumps import open_dump, read_dump
+    from .report import (CsvWriter, Filters, JsonlWriter, NpzWriter, TableWriter,
+                         atomic_output, chunk_rows)
+    from .summary import DumpSummary, format_summary
+
     prof = get_profile(args.profile)
-    raw, fmt = load_dump(args.file, args.format, allow_partial=args.allow_partial)
-    name = "<stdin>" if args.file == "-" else args.file
-    if not args.quiet:
-        how = "auto-detected" if args.format == "auto" else "as given"
-        print("ptebits: %s: %d entries, format %s (%s), profile %s" % (
-            name, raw.size, fmt, how, prof.name), file=sys.stderr)
-    d = decode(raw, profile=prof)
-    if args.output == "table":
-        _write_table(d, out, args.all)
-    elif args.output == "jsonl":
-        for i, row in enumerate(iter_rows(d)):
-            out.write(json.dumps(dict({"index": i}, **row), separators=(", ", ": ")) + "\n")
-    else:
-        writer = csv.DictWriter(out, fieldnames=("index",) + CSV_HEADER, restval="",
-                                lineterminator="\n")
-        writer.writeheader()
-        for i, row in enumerate(iter_rows(d)):
-            writer.writerow(dict({"index": i}, **row))
+    filters = Filters(args.kind, args.flag, args.pfn_range)
+    base_va = parse_number(args.base_va, "base-va") if args.base_va else 0
+    if args.output == "npz" and not args.out:
+        raise UsageError("--output npz needs -o FILE")
+    src = open_dump(args.file, args.format, allow_partial=args.allow_partial)
+    with src:
+        if not args.quiet:
+            how = "auto-detected" if src.detected else "as given"
+            size = "%d entries" % src.entries if src.entries is not None else "streamed"
+            comp = ", %s-compressed" % src.compression if src.compression else ""
+            print("ptebits: %s: %s, format %s (%s%s), profile %s, level %s" % (
+                src.name, size, src.format, how, comp, prof.name,
+                "pagemap words" if src.format == "pagemap" else args.level), file=sys.stderr)
+        total = None if src.entries is None else max(0, min(
+            src.entries - args.offset, args.count if args.count is not None else src.entries))
+        progress = _Progress(total, not args.quiet)
+        summ = DumpSummary(prof) if args.summary or args.output == "table" else None
+        picture = None
+        if args.map:
+            from .picture import MapBuilder
+            picture = MapBuilder(total=total)
+        chunks = read_dump(args.file, source=src, profile=prof, level=args.level,
+                           offset=args.offset, count=args.count, base_va=base_va)
+        binary = args.output == "npz"
+        with atomic_output(None if args.summary and not args.out else args.out, binary,
+                           stdout=out) as sink:
+            writer: Any = None
+            npz = NpzWriter() if binary else None
+            done = 0
+            for chunk in chunks:
+                keep = filters.mask(chunk.decoded)
+                if summ is not None:
+                    summ.add(chunk.decoded, keep)
+                if picture is not None:
+                    picture.add(chunk.decoded.kind)
+                done += len(chunk)
+                progress.update(done)
+                if args.summary:
+                    continue
+                if npz is not None:
+                    npz.add(chunk, keep)
+                    continue
+                if writer is None:
+                    pagemap = src.format == "pagemap"
+                    writer = (TableWriter(sink, prof, with_addr=chunk.entry_addr is not None)
+                              if args.output == "table" else JsonlWriter(sink)
+                              if args.output == "jsonl" else CsvWriter(sink, pagemap=pagemap))
+                writer.write(chunk_rows(chunk, keep, hide_none=args.output == "table"
+                                        and not args.all))
+            progress.close()
+            if npz is not None:
+                npz.save(sink, {"profile": prof.name, "format": src.format, "level": args.level,
+                                "file": src.name})
+            elif args.summary:
+                res = summ.result() if summ is not None else {}
+                res.update({"file": src.name, "format": src.format, "level": args.level})
+                if args.output == "jsonl":
+                    sink.write(json.dumps(res) + "\n")
+                else:
+                    sink.write(format_summary(res) + "\n")
+            elif args.output == "table" and summ is not None:
+                if writer is None:
+                    TableWriter(sink, prof, with_addr=False)
+                res = summ.result()
+                sink.write("# %d entries: %s%s\n" % (res["entries"], ", ".join(
+                    "%s %d" % kv for kv in res["kinds"].items() if kv[1]) or "none",
+                    "; %d matched the filters" % res["matched_by_filters"]
+                    if "matched_by_filters" in res else ""))
+        if picture is not None:
+            picture.save(args.map, title="%s (%s, %s)" % (src.name, prof.name, args.level))
+            if not args.quiet:
+                print("ptebits: wrote %s" % args.map, file=sys.stderr)
     return EXIT_OK
 
 
@@ -279,16 +348,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profiles)
 
-    p = sub.add_parser("decode", help="decode a dump: raw little-endian u64 or hex text")
+    p = sub.add_parser("decode", help="decode a dump of any size (raw, npy, hex, gdb, "
+                                      "crash, pagemap; .gz/.xz)")
     p.add_argument("file", metavar="FILE", help="dump file, or - for stdin")
-    p.add_argument("--format", choices=FORMATS + ("auto",), default="auto")
+    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
+                   help="input format (default: detected, and said on stderr)")
     p.add_argument("--profile", help=prof_help)
-    p.add_argument("--output", choices=("table", "jsonl", "csv"), default="table")
+    p.add_argument("--level", choices=LEVELS, default="pte",
+                   help="page-table level of the entries (default pte)")
+    p.add_argument("--offset", type=int, default=0, help="first entry to read (entries)")
+    p.add_argument("--count", type=int, help="entries to read at most")
+    p.add_argument("--base-va", help="virtual address entry 0 maps (for the va column)")
+    p.add_argument("--output", choices=("table", "jsonl", "csv", "npz"), default="table")
+    p.add_argument("-o", "--out", metavar="PATH",
+                   help="write the output to PATH (atomically); default stdout")
+    p.add_argument("--summary", action="store_true",
+                   help="counts per kind, swap type and flag, distinct PFNs, PFN runs "
+                        "(human, or one JSON object with --output jsonl)")
     p.add_argument("--all", action="store_true", help="table: include none entries")
+    p.add_argument("--kind", help="only these kinds, e.g. swap,marker")
+    p.add_argument("--flag", help="only entries with these flags, e.g. uffd_wp (any form)")
+    p.add_argument("--pfn-range", metavar="START-END",
+                   help="only entries mapping a PFN in [START, END)")
+    p.add_argument("--map", metavar="PNG", help="also draw the dump as a picture "
+                                               "(needs: pip install 'ptebits[plot]')")
     p.add_argument("--allow-partial", action="store_true",
                    help="decode the complete entries of a file whose size is not a "
                         "multiple of 8 (with a warning)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no notes on stderr")
+    p.add_argument("-q", "--quiet", action="store_true", help="no notes or progress on stderr")
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("bench", help="benchmark the C core against baselines")
