@@ -121,7 +121,15 @@ class DumpSummary:
         self.total += n
         if matched is not None:
             self.matched = (self.matched or 0) + int(np.count_nonzero(matched))
-        self.kinds += np.bincount(kind, minlength=self.kinds.size)[:self.kinds.size]
+        counts = np.bincount(kind, minlength=self.kinds.size)[:self.kinds.size]
+        self.kinds += counts
+        if counts[lib.PB_KIND_NONE] == n and not hasattr(decoded, "pm_flags"):
+            # a hole: no flags, no PFNs; it ends any open run of PFNs
+            if self._run:
+                self._close_run(self._run)
+                self._run = 0
+            self._last_pfn = None
+            return
         if hasattr(decoded, "pm_flags"):
             self._add_pagemap(decoded, kind)
             return
