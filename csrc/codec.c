@@ -14,7 +14,7 @@
 
 static const char *const kind_names[PB_KIND_COUNT] = {
     "none", "present", "protnone", "swap", "migration", "device",
-    "hwpoison", "marker", "uffd_wp_special", "bad",
+    "hwpoison", "marker", "uffd_wp_special", "bad", "table",
 };
 
 const char *pb_kind_name(int kind)
@@ -55,6 +55,8 @@ const char *pb_strerror(int status)
         "a present-PTE helper applied to a non-present entry",
         "a swap-PTE helper applied to an entry that is not swap-format",
         "unknown operation",
+        "the PFN of a huge leaf must be aligned to its page size",
+        "the page-table level has no such kind of entry, or no such level",
     };
     if (status < 0 || status >= PB_E_COUNT)
         return "unknown status";
@@ -249,7 +251,7 @@ uint64_t pb_limit(const pb_profile *p, int status, int kind)
 {
     switch (status) {
     case PB_E_PFN:
-        return (kind == PB_KIND_PRESENT || kind == PB_KIND_PROTNONE)
+        return (kind == PB_KIND_PRESENT || kind == PB_KIND_PROTNONE || kind == PB_KIND_TABLE)
                    ? p->pfn_limit_present : p->pfn_limit_swp;
     case PB_E_OFFSET:
         return PB_BIT(PB_SWP_OFFSET_BITS);

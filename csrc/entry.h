@@ -525,4 +525,234 @@ static inline uint64_t group_or(const uint64_t *v, size_t n)
     return a;
 }
 
+/* ------------------------------------------------------- upper levels */
+
+/*
+ * PMD, PUD, P4D and PGD entries (ptebits.h "Upper levels").  Not on the
+ * PTE fast path: decode.c never calls these.
+ */
+
+/* The rules a level's entries follow: under 4-level paging the P4D is
+ * folded into the PGD, so the top table holds p4d entries. */
+static inline int level_rules(const pb_profile *p, int level)
+{
+    if (level == PB_LEVEL_PGD && !(p->config & PB_CFG_LA57))
+        return PB_LEVEL_P4D;
+    return level;
+}
+
+/* PHYSICAL_P?D_PAGE_MASK of a level that has huge leaves, else 0. */
+static inline uint64_t leaf_pfn_mask(int lv)
+{
+    return lv == PB_LEVEL_PMD ? PB_PHYSICAL_PMD_PAGE_MASK
+         : lv == PB_LEVEL_PUD ? PB_PHYSICAL_PUD_PAGE_MASK : 0;
+}
+
+/* Bits 12..S-1 of a huge leaf: PAT_LARGE, then bits the CPU reserves. */
+static inline uint64_t leaf_low_bits(uint64_t m)
+{
+    return PB_PTE_PFN_MASK & ~m;
+}
+
+/* An upper-level entry no kernel writes: kind bad, its fields read as a
+ * swap entry (as for bad PTEs), uffd-wp as pte_swp_uffd_wp_any would. */
+static inline void upper_bad(const pb_profile *p, uint64_t v, pb_fields *f)
+{
+    uint64_t t = v >> PB_SWP_TYPE_SHIFT, off = swp_offset(v);
+    int wp = (v & p->swp_uffd_wp) ||
+             (t == p->type_marker && (off & PB_PTE_MARKER_UFFD_WP));
+
+    f->kind = PB_KIND_BAD;
+    f->swp_type = (uint8_t)t;
+    f->swp_offset = off;
+    f->pfn = 0;
+    f->flags = 0;
+    f->aux = (uint16_t)(((v & p->swp_flag_mask) << PB_AUX_SWP_SHIFT) |
+                        (wp ? PB_AUX_UFFD_WP_ANY : 0));
+}
+
+static inline void decode_upper(const pb_profile *p, int level, uint64_t v, pb_fields *f)
+{
+    int lv = level_rules(p, level);
+    uint64_t m = leaf_pfn_mask(lv);
+
+    f->swp_type = 0;
+    f->swp_offset = 0;
+    if (m && (v & PB_PAGE_PSE)) {
+        /* a huge leaf: pmd_present() (P|PROTNONE|PSE) even without P */
+        uint64_t absent = !(v & PB_PAGE_PRESENT);
+        uint64_t low = leaf_low_bits(m), reserved = low & ~PB_PAGE_PAT_LARGE;
+
+        f->kind = (uint8_t)(PB_KIND_PRESENT + absent);
+        f->pfn = ((v ^ (0 - absent)) & m) >> PB_PAGE_SHIFT;   /* pmd_pfn(), pud_pfn() */
+        f->flags = v & ~m;                                    /* pmd_flags(), pud_flags() */
+        if (!(v & reserved)) {
+            f->aux = PB_AUX_CANONICAL;
+        } else if (absent && (v & reserved) == reserved) {
+            /* hugetlbfs' pte_modify(): bits 12..S-1 inverted with the PFN */
+            f->flags ^= low;
+            f->aux = PB_AUX_CANONICAL | PB_AUX_INVERT_4K;
+        } else {
+            f->aux = 0;                                       /* reserved bits set */
+        }
+        return;
+    }
+    if (v & PB_PAGE_PRESENT) {
+        /* a table pointer: p?d_pfn() uses PTE_PFN_MASK when PSE is clear;
+         * at P4D/PGD bit 7 is reserved (p4d_bad), so not canonical */
+        f->kind = PB_KIND_TABLE;
+        f->pfn = (v & PB_PTE_PFN_MASK) >> PB_PAGE_SHIFT;
+        f->flags = v & ~PB_PTE_PFN_MASK;
+        f->aux = (v & PB_PAGE_PSE) ? 0 : PB_AUX_CANONICAL;
+        return;
+    }
+    f->pfn = 0;
+    f->flags = 0;
+    /* pmd_none, pud_none, p4d_none ignore A/D; 5-level pgd_none is "!v" */
+    if (lv == PB_LEVEL_PGD ? v == 0 : !(v & ~PB_AD)) {
+        f->kind = PB_KIND_NONE;
+        f->aux = v ? 0 : PB_AUX_CANONICAL;
+        return;
+    }
+    if (!m || (v & PB_PAGE_PROTNONE)) {
+        /* P4D/PGD: p4d_bad/pgd_bad; PMD/PUD: PROTNONE without PSE is
+         * neither a leaf nor a table (pmd_bad) */
+        upper_bad(p, v, f);
+        return;
+    }
+    if (v == p->special_pte) {              /* v2: hugetlbfs uses it too */
+        f->kind = PB_KIND_UFFD_WP_SPECIAL;
+        f->aux = PB_AUX_CANONICAL | PB_AUX_UFFD_WP_ANY;
+        return;
+    }
+    decode_swap_format(p, v, f);
+    switch (f->kind) {
+    case PB_KIND_SWAP:          /* a THP is split before swap-out */
+    case PB_KIND_DEVICE:        /* device-private THP came after 6.18 */
+        upper_bad(p, v, f);
+        break;
+    case PB_KIND_MARKER:        /* guard regions refuse hugetlbfs VMAs */
+        if (f->swp_offset & PB_PTE_MARKER_GUARD)
+            upper_bad(p, v, f);
+        break;
+    case PB_KIND_MIGRATION:
+    case PB_KIND_HWPOISON:
+        /* written for the head page: page_to_pfn of a THP or hugetlb folio */
+        if (f->pfn & (leaf_low_bits(m) >> PB_PAGE_SHIFT))
+            f->aux &= (uint16_t)~PB_AUX_CANONICAL;
+        break;
+    default:
+        break;
+    }
+}
+
+static inline int encode_upper(const pb_profile *p, int level, const pb_fields *f, uint64_t *raw)
+{
+    int lv = level_rules(p, level);
+    uint64_t m = leaf_pfn_mask(lv), r;
+    /* as encode(): the predicate bits (canonical, uffd-wp-any) are ignored */
+    uint16_t aux = f->aux & (PB_AUX_FIELD_MASK | PB_AUX_INVERT_4K);
+    pb_fields got;
+    int st;
+
+    switch (f->kind) {
+    case PB_KIND_NONE:
+        if (aux)
+            return PB_E_FLAG;
+        *raw = 0;
+        return PB_OK;
+
+    case PB_KIND_TABLE:                       /* pmd_populate() and friends */
+        if (f->pfn >= p->pfn_limit_present)
+            return PB_E_PFN;
+        if (f->flags & PB_PTE_PFN_MASK)
+            return PB_E_PROT;
+        if (aux)
+            return PB_E_FLAG;
+        if (!(f->flags & PB_PAGE_PRESENT))
+            return PB_E_ALIAS;                /* would read as none/bad/swap */
+        if (f->flags & PB_PAGE_PSE)
+            return m ? PB_E_ALIAS : PB_E_LEVEL;   /* a huge leaf; reserved */
+        *raw = (f->pfn << PB_PAGE_SHIFT) | f->flags;
+        return PB_OK;
+
+    case PB_KIND_PRESENT:
+    case PB_KIND_PROTNONE: {                  /* pmd_mkhuge(pfn_pmd(pfn, prot)) */
+        uint64_t low = leaf_low_bits(m), prot = f->flags | PB_PAGE_PSE;
+
+        if (!m)
+            return PB_E_LEVEL;
+        if (f->pfn >= p->pfn_limit_present)
+            return PB_E_PFN;
+        if (f->pfn & (low >> PB_PAGE_SHIFT))
+            return PB_E_ALIGN;
+        if (f->flags & PB_PTE_PFN_MASK & ~PB_PAGE_PAT_LARGE)
+            return PB_E_PROT;
+        if (aux & ~PB_AUX_INVERT_4K)
+            return PB_E_FLAG;
+        r = (((f->pfn << PB_PAGE_SHIFT) ^ protnone_mask(prot)) & m) | prot;
+        if (aux & PB_AUX_INVERT_4K) {
+            if (!protnone_mask(prot))
+                return PB_E_CONFLICT;         /* only a non-present leaf is inverted */
+            r ^= low;
+        }
+        *raw = r;
+        return PB_OK;
+    }
+
+    case PB_KIND_MIGRATION:
+    case PB_KIND_HWPOISON:
+    case PB_KIND_MARKER:
+    case PB_KIND_UFFD_WP_SPECIAL:
+        if (!m)
+            return PB_E_LEVEL;
+        if (aux & PB_AUX_INVERT_4K)
+            return PB_E_FLAG;
+        if (f->kind == PB_KIND_MARKER &&
+            ((aux >> PB_AUX_MARKER_SHIFT) & PB_PTE_MARKER_GUARD))
+            return PB_E_LEVEL;
+        st = encode(p, f, &r);
+        if (st != PB_OK)
+            return st;
+        if ((f->kind == PB_KIND_MIGRATION || f->kind == PB_KIND_HWPOISON) &&
+            (f->pfn & (leaf_low_bits(m) >> PB_PAGE_SHIFT)))
+            return PB_E_ALIGN;
+        decode_upper(p, level, r, &got);
+        if (got.kind != f->kind)
+            return PB_E_ALIAS;
+        *raw = r;
+        return PB_OK;
+
+    case PB_KIND_SWAP:
+    case PB_KIND_DEVICE:
+        return PB_E_LEVEL;
+
+    default:
+        return PB_E_KIND;
+    }
+}
+
+static inline int level_valid(int level)
+{
+    return level >= PB_LEVEL_PTE && level < PB_LEVEL_COUNT;
+}
+
+/* decode() at PB_LEVEL_PTE, else decode_upper(); level must be valid. */
+static inline void decode_level(const pb_profile *p, int level, uint64_t v, pb_fields *f)
+{
+    if (level == PB_LEVEL_PTE)
+        decode(p, v, f);
+    else
+        decode_upper(p, level, v, f);
+}
+
+static inline int encode_level(const pb_profile *p, int level, const pb_fields *f, uint64_t *raw)
+{
+    if (!level_valid(level))
+        return PB_E_LEVEL;
+    if (level == PB_LEVEL_PTE)
+        return f->kind == PB_KIND_TABLE ? PB_E_LEVEL : encode(p, f, raw);
+    return encode_upper(p, level, f, raw);
+}
+
 #endif /* PTEBITS_ENTRY_H */

@@ -143,6 +143,84 @@
 #define PB_MAX_PHYSMEM_BITS_5LEVEL 52
 
 /* ------------------------------------------------------------------------
+ * Upper levels: PMD, PUD, P4D, PGD entries.  arch/x86/include/asm/
+ * {pgtable_types.h, pgtable.h, pgtable_64_types.h, page_types.h} of 6.12.x
+ * (Debian linux-source-6.12, taken for 6.18) and 5.10.13 (taken for 5.12);
+ * the rows below are identical in both unless marked.
+ *
+ * Table pointer (any level; PSE clear at PMD/PUD, reserved at P4D/PGD):
+ *  63  62 ... 52  51 ............ 12  11..8  7    6  5  4   3   2   1  0
+ *  NX  (ignored)  PFN of the table    (ign.) PSE  D  A  PCD PWT U   RW P
+ *      user tables are _PAGE_TABLE = P|RW|USER|A|D (0x67); D is ignored by
+ *      the CPU but Linux sets it; p?d_pfn() = (v & PTE_PFN_MASK) >> 12.
+ *
+ * Huge leaf, 2 MiB at the PMD (shift 21) or 1 GiB at the PUD (shift 30):
+ *  63  62..59  58   57..52  51 ........ S  S-1 .. 13  12         11..8 as a PTE  7    6..0 as a PTE
+ *  NX  PKEY    SW5  -       PFN (aligned)  reserved   PAT_LARGE  SD UWP SPL G    PSE  D A PCD PWT U RW P
+ *  p?d_pfn() = ((v ^ protnone_mask(v)) & PHYSICAL_P?D_PAGE_MASK) >> 12: the
+ *  huge page's first PFN, a multiple of 512 (PMD) or 512*512 (PUD); bit 12
+ *  (PAT_LARGE) and the reserved bits are flags, never PFN bits.
+ *
+ * PROT_NONE huge leaf (P = 0, PSE = 1, PROTNONE = 1; the PFN inverted):
+ *  pmd_modify()/pud_modify() and pfn_pmd()/pfn_pud() invert bits S..51 only:
+ *      bits 12..S-1 are as in the present entry (PAT_LARGE, zeros).
+ *  hugetlbfs (mm/hugetlb.c hugetlb_change_protection -> huge_pte_modify()
+ *  = pte_modify(), include/asm-generic/hugetlb.h) inverts the 4 KiB PFN
+ *  field, bits 12..51: bits 13..S-1 then read all ones and bit 12 is NOT
+ *  PAT_LARGE.  ptebits calls this form "invert_4k" and undoes it in flags.
+ *  pmdp_invalidate() (pmd_mkinvalid) clears PRESENT and PROTNONE, keeps PSE
+ *  and the other flags, PFN inverted: still pmd_present() (which tests
+ *  P|PROTNONE|PSE), so also kind protnone.
+ *
+ * Non-present PMD/PUD: the swap format above (pgtable_64.h: "Bit 7 in swp
+ * entry should be 0 because pmd_present checks not only P, but also L and
+ * G"), written by THP migration (mm/huge_memory.c set_pmd_migration_entry:
+ * type migration, offset = the head page's PFN, young/dirty, swp soft-dirty
+ * and uffd-wp bits) and by hugetlbfs, whose entries are PTE-format at the
+ * PMD/PUD: migration, hwpoison, 6.18 markers (uffd-wp, poisoned: mm/hugetlb.c
+ * hugetlb_change_protection, hugetlb_mfill_atomic_pte) and the v2 series'
+ * special 0x4 (patches 19-22).  Never written there: real swap slots (a THP
+ * is split before swap-out), device entries (device-private THP came after
+ * 6.18), guard markers (mm/madvise.c is_valid_guard_vma refuses VM_HUGETLB).
+ *
+ * Predicates (pgtable.h): pmd_none/pud_none/p4d_none ignore A/D like
+ * pte_none; pgd_none is "== 0" with 5-level paging.  pmd_present = P |
+ * PROTNONE | PSE; pud_present, p4d_present, pgd_present = P.  pmd_leaf =
+ * PSE; pud_leaf = PSE (6.12), PSE && P (5.10 pud_large, taken for 5.12).
+ * No 512 GiB pages: p4d_leaf() is always 0.  With 4-level paging (no la57) the P4D is
+ * folded into the PGD: p4d_offset() returns the PGD entry itself, pgd_none()
+ * is 0 and pgd_present() 1 for every entry, and the table CR3 points to
+ * holds p4d entries; ptebits decodes a "pgd" dump of it by the p4d rules.
+ * ------------------------------------------------------------------------ */
+#define PB_LEVEL_PTE            0
+#define PB_LEVEL_PMD            1
+#define PB_LEVEL_PUD            2
+#define PB_LEVEL_P4D            3
+#define PB_LEVEL_PGD            4
+#define PB_LEVEL_COUNT          5
+
+#define PB_PAGE_BIT_PSE         7   /* _PAGE_BIT_PSE: a huge leaf at PMD/PUD */
+#define PB_PAGE_BIT_PAT_LARGE   12  /* _PAGE_BIT_PAT_LARGE: PAT of 2 MiB/1 GiB leaves */
+#define PB_PAGE_PSE             PB_BIT(PB_PAGE_BIT_PSE)
+#define PB_PAGE_PAT_LARGE       PB_BIT(PB_PAGE_BIT_PAT_LARGE)
+
+/* pgtable_64_types.h: PMD_SHIFT 21, PUD_SHIFT 30, P4D_SHIFT 39, PGDIR_SHIFT
+ * 39 (4-level) or 48 (5-level, pgdir_shift). */
+#define PB_PMD_SHIFT            21
+#define PB_PUD_SHIFT            30
+#define PB_P4D_SHIFT            39
+#define PB_PGDIR_SHIFT_4LEVEL   39
+#define PB_PGDIR_SHIFT_5LEVEL   48
+/* page_types.h: PHYSICAL_P?D_PAGE_MASK = P?D_MASK & __PHYSICAL_MASK. */
+#define PB_PHYSICAL_PMD_PAGE_MASK (PB_PTE_PFN_MASK & ~(PB_BIT(PB_PMD_SHIFT) - 1))
+#define PB_PHYSICAL_PUD_PAGE_MASK (PB_PTE_PFN_MASK & ~(PB_BIT(PB_PUD_SHIFT) - 1))
+
+/* pgtable_types.h _PAGE_TABLE (user tables: pmd_populate, pud_populate...)
+ * and _KERNPG_TABLE (kernel tables), both without _ENC (no SME). */
+#define PB_PAGE_TABLE           (PB_PAGE_PRESENT | PB_PAGE_RW | PB_PAGE_USER | PB_PAGE_ACCESSED | PB_PAGE_DIRTY)
+#define PB_KERNPG_TABLE         (PB_PAGE_PRESENT | PB_PAGE_RW | PB_PAGE_ACCESSED | PB_PAGE_DIRTY)
+
+/* ------------------------------------------------------------------------
  * /proc/PID/pagemap word (fs/proc/task_mmu.c, Documentation/admin-guide/mm/
  * pagemap.rst).
  *  63 PRESENT  62 SWAP  61 FILE  58 GUARD_REGION (6.15+)  57 UFFD_WP (5.13+)
@@ -178,7 +256,8 @@
 #define PB_KIND_MARKER          7  /* 6.18 PTE marker */
 #define PB_KIND_UFFD_WP_SPECIAL 8  /* v2 special PTE 0x4 */
 #define PB_KIND_BAD             9  /* what do_swap_page would reject */
-#define PB_KIND_COUNT           10
+#define PB_KIND_TABLE           10 /* upper levels: points to the next table */
+#define PB_KIND_COUNT           11
 
 /* Migration and device entries: which special type, as a sub-kind. */
 #define PB_SUB_MIGRATION_READ           0
@@ -207,6 +286,11 @@
                                              * form (swp bit 2, marker, special);
                                              * present entries: see flags bit 10 */
 #define PB_AUX_FIELD_MASK       0x3ffu      /* bits an encoder reads */
+/* PROT_NONE huge leaves only: the whole 4 KiB PFN field is inverted
+ * (hugetlbfs' pte_modify form); flags hold bits 12..S-1 un-inverted.  Read
+ * by the upper-level encoder only (outside PB_AUX_FIELD_MASK). */
+#define PB_AUX_BIT_INVERT_4K    12
+#define PB_AUX_INVERT_4K        (1u << PB_AUX_BIT_INVERT_4K)
 
 /* ------------------------------------------------------------------------
  * Kernel profiles: a kernel version plus the config options that change
@@ -243,7 +327,9 @@
 #define PB_E_NOT_PRESENT      11  /* present-PTE helper on a non-present entry */
 #define PB_E_NOT_SWAP         12  /* swap-PTE helper on another entry */
 #define PB_E_OP               13  /* unknown operation */
-#define PB_E_COUNT            14
+#define PB_E_ALIGN            14  /* huge-leaf PFN not aligned to the page size */
+#define PB_E_LEVEL            15  /* the level has no such entry (or no such level) */
+#define PB_E_COUNT            16
 
 /* PTE helpers (arch/x86/include/asm/pgtable.h of each kernel). */
 #define PB_OP_WRPROTECT         0
@@ -358,6 +444,22 @@ void pb_pte_to_pagemap_array(const pb_profile *p, const uint64_t *raw, size_t n,
 void pb_pagemap_decode_array(const pb_profile *p, const uint64_t *pm, size_t n,
                              uint8_t *kind, uint64_t *pfn, uint16_t *pm_flags,
                              uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);
+
+/* ---- levels (levels.c): PB_LEVEL_PTE takes the PTE functions above ---- */
+const char *pb_level_name(int level);
+/* log2 of the page a leaf at this level maps (12, 21, 30), 0 if none. */
+int pb_level_leaf_shift(int level);
+int pb_classify_level_one(const pb_profile *p, int level, uint64_t raw);
+int pb_decode_level_one(const pb_profile *p, int level, uint64_t raw, pb_fields *f);
+int pb_encode_level_one(const pb_profile *p, int level, const pb_fields *f, uint64_t *raw);
+int pb_classify_level_array(const pb_profile *p, int level, const uint64_t *raw, size_t n,
+                            uint8_t *kind);
+int pb_decode_level_array(const pb_profile *p, int level, const uint64_t *raw, size_t n,
+                          uint8_t *kind, uint64_t *pfn, uint64_t *flags,
+                          uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);
+int pb_encode_level_array(const pb_profile *p, int level, int kind, size_t n,
+                          const uint64_t *pfn_or_type, const uint64_t *prot_or_offset,
+                          const uint16_t *aux, uint64_t *out, size_t *err_index);
 
 /* cdef: end */
 

@@ -9,7 +9,7 @@ import re
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = ["csrc/codec.c", "csrc/decode.c"]
+SOURCES = ["csrc/codec.c", "csrc/decode.c", "csrc/levels.c"]
 
 
 def _constant_names():

@@ -1,9 +1,10 @@
 """ptebits: x86-64 page-table entries bit for bit as Linux encodes them."""
 from __future__ import annotations
 
-from .codec import (PGPROTS, Decoded, Kind, classify, decode, encode_device,
-                    encode_hwpoison, encode_marker, encode_migration, encode_present,
-                    encode_special, encode_swap, pte_clear_soft_dirty, pte_clear_uffd_wp,
+from .codec import (LEVELS, PGPROTS, TABLE_PGPROTS, Decoded, Kind, classify, decode,
+                    encode_device, encode_huge, encode_hwpoison, encode_marker,
+                    encode_migration, encode_present, encode_special, encode_swap,
+                    encode_table, pte_clear_soft_dirty, pte_clear_uffd_wp,
                     pte_mkclean, pte_mkdirty, pte_mkold, pte_mksoft_dirty, pte_mkuffd_wp,
                     pte_mkwrite, pte_mkyoung, pte_modify, pte_swp_clear_exclusive,
                     pte_swp_clear_soft_dirty, pte_swp_clear_uffd_wp, pte_swp_mkexclusive,
@@ -11,14 +12,16 @@ from .codec import (PGPROTS, Decoded, Kind, classify, decode, encode_device,
 from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
                      InvalidValueError, UnknownProfileError, UnsupportedKernelError)
 from .explain import Pte
+from .dumps import open_dump, read_dump
 from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
 from .profiles import Profile, get_profile, host_profile, list_profiles
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Kind", "Decoded", "Pte", "classify", "decode", "PGPROTS",
-    "encode_present", "encode_swap", "encode_migration", "encode_device",
+    "__version__", "Kind", "Decoded", "Pte", "classify", "decode", "LEVELS", "PGPROTS",
+    "TABLE_PGPROTS", "encode_present", "encode_table", "encode_huge", "encode_swap",
+    "encode_migration", "encode_device",
     "encode_hwpoison", "encode_marker", "encode_special", "pte_modify",
     "pte_wrprotect", "pte_mkwrite", "pte_mkuffd_wp", "pte_clear_uffd_wp",
     "pte_mkdirty", "pte_mkclean", "pte_mkyoung", "pte_mkold", "pte_mksoft_dirty",

@@ -16,7 +16,8 @@ from .errors import FieldRangeError, InvalidTypeError, InvalidValueError
 
 __all__ = ["lib", "new_profile", "profile_layout", "as_u64_input", "classify",
            "decode", "encode", "pte_op", "pte_to_pagemap", "decode_pagemap",
-           "kind_names", "op_names", "sub_name", "strerror"]
+           "kind_names", "op_names", "sub_name", "strerror", "level_names",
+           "leaf_shift", "classify_level", "decode_level", "encode_level"]
 
 U64 = np.dtype(np.uint64)
 
@@ -31,6 +32,16 @@ def kind_names() -> Tuple[str, ...]:
 def op_names() -> Tuple[str, ...]:
     return tuple(ffi.string(lib.pb_op_name(op)).decode()
                  for op in range(lib.PB_OP_COUNT))
+
+
+def level_names() -> Tuple[str, ...]:
+    return tuple(ffi.string(lib.pb_level_name(lv)).decode()
+                 for lv in range(lib.PB_LEVEL_COUNT))
+
+
+def leaf_shift(level: int) -> int:
+    """log2 of the page a leaf at this level maps; 0 if the level has none."""
+    return int(lib.pb_level_leaf_shift(level))
 
 
 def sub_name(kind: int, sub: int) -> str:
@@ -228,3 +239,30 @@ def decode_pagemap(handle: Any, pm: np.ndarray, cols: Sequence[np.ndarray]) -> N
                                 _wptr("uint8_t *", kind), _wptr("uint64_t *", pfn),
                                 _wptr("uint16_t *", pm_flags), _wptr("uint8_t *", swp_type),
                                 _wptr("uint64_t *", swp_offset), _wptr("uint16_t *", aux))
+
+
+# ------------------------------------------------------ upper levels
+
+def classify_level(handle: Any, level: int, raw: np.ndarray, out: np.ndarray) -> int:
+    return int(lib.pb_classify_level_array(handle, level, _ptr("uint64_t *", raw), raw.size,
+                                           _wptr("uint8_t *", out)))
+
+
+def decode_level(handle: Any, level: int, raw: np.ndarray, cols: Sequence[np.ndarray]) -> int:
+    kind, pfn, flags, swp_type, swp_offset, aux = cols
+    return int(lib.pb_decode_level_array(
+        handle, level, _ptr("uint64_t *", raw), raw.size,
+        _wptr("uint8_t *", kind), _wptr("uint64_t *", pfn), _wptr("uint64_t *", flags),
+        _wptr("uint8_t *", swp_type), _wptr("uint64_t *", swp_offset),
+        _wptr("uint16_t *", aux)))
+
+
+def encode_level(handle: Any, level: int, kind: int, a: Optional[np.ndarray],
+                 b: Optional[np.ndarray], aux: Optional[np.ndarray],
+                 out: np.ndarray) -> Tuple[int, int]:
+    """Encode a flat batch at a level; (status, index of the first failure)."""
+    err = ffi.new("size_t *")
+    status = lib.pb_encode_level_array(handle, level, kind, out.size, _ptr("uint64_t *", a),
+                                       _ptr("uint64_t *", b), _ptr("uint16_t *", aux),
+                                       _wptr("uint64_t *", out), err)
+    return status, int(err[0])

@@ -6,25 +6,21 @@ the environment lacks, 130 interrupted.  Errors are one line on stderr.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
-import signal
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence, TextIO
-
-import numpy as np
+from typing import Any, Optional, Sequence, TextIO
 
 from . import __version__
-from .codec import (Kind, decode, encode_device, encode_hwpoison, encode_marker,
-                    encode_migration, encode_present, encode_special, encode_swap)
+from .codec import LEVELS as EXPLAIN_LEVELS
+from .codec import (encode_device, encode_hwpoison, encode_marker, encode_migration,
+                    encode_present, encode_special, encode_swap)
 from .dumps import FORMATS, LEVELS
 from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
                      InvalidValueError, UnknownProfileError, UnsupportedKernelError)
 from .explain import Pte, explain_pagemap, fault_path, summary
 from .profiles import KNOBS, get_profile, list_profiles
-from .schema import CSV_HEADER, FIELDS, iter_rows
 
 EXIT_OK, EXIT_CHECK, EXIT_USAGE, EXIT_DATA, EXIT_ENV, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -38,7 +34,7 @@ class UsageError(Exception):
 def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, (UsageError, UnknownProfileError)):
         return EXIT_USAGE
-    if isinstance(exc, UnsupportedKernelError):
+    if isinstance(exc, UnsupportedKernelError) or type(exc).__name__ == "MissingDependencyError":
         return EXIT_ENV
     if isinstance(exc, (DumpFormatError, FieldRangeError, FileError, InvalidValueError,
                         InvalidTypeError)):
@@ -94,6 +90,9 @@ def cmd_profiles(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     values = [parse_value(v) for v in args.values]
+    level = args.level
+    if args.pagemap and level != "pte":
+        raise UsageError("--pagemap words describe PTEs; --level %s does not apply" % level)
     profiles = [args.profile] if args.profile else BUILTIN_PROFILES
     profs = [get_profile(p) for p in profiles]
     width = max(len(p.name) for p in profs)
@@ -106,14 +105,14 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             continue
         if args.profile or args.verbose:
             for p in profs:
-                out.write(Pte(value, profile=p).explain() + "\n")
+                out.write(Pte(value, profile=p, level=level).explain() + "\n")
             continue
-        out.write("%#018x\n" % value)
+        out.write("%#018x%s\n" % (value, "" if level == "pte" else " (%s entry)" % level))
         for p in profs:
-            pte = Pte(value, profile=p)
+            pte = Pte(value, profile=p, level=level)
             row = pte.fields()
-            out.write("  %-*s  %s\n" % (width, p.name, summary(row, p, raw=False)))
-            out.write("  %-*s  fault: %s\n" % (width, "", fault_path(row, p)))
+            out.write("  %-*s  %s\n" % (width, p.name, summary(row, p, raw=False, level=level)))
+            out.write("  %-*s  fault: %s\n" % (width, "", fault_path(row, p, level)))
     return EXIT_OK
 
 
@@ -230,8 +229,10 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
         summ = DumpSummary(prof) if args.summary or args.output == "table" else None
         picture = None
         if args.map:
-            from .picture import MapBuilder
-            picture = MapBuilder(total=total)
+            from .picture import MapBuilder, check_map_path, require_matplotlib
+            check_map_path(args.map)
+            require_matplotlib()          # fail before reading a big dump, not after
+            picture = MapBuilder(total=total, first_index=args.offset)
         chunks = read_dump(args.file, source=src, profile=prof, level=args.level,
                            offset=args.offset, count=args.count, base_va=base_va)
         binary = args.output == "npz"
@@ -255,18 +256,24 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
                     continue
                 if writer is None:
                     pagemap = src.format == "pagemap"
-                    writer = (TableWriter(sink, prof, with_addr=chunk.entry_addr is not None)
+                    level = "pagemap" if pagemap else args.level
+                    writer = (TableWriter(sink, prof, with_addr=chunk.entry_addr is not None,
+                                          level=level)
                               if args.output == "table" else JsonlWriter(sink)
-                              if args.output == "jsonl" else CsvWriter(sink, pagemap=pagemap))
+                              if args.output == "jsonl" else
+                              CsvWriter(sink, pagemap=pagemap, level=args.level))
                 writer.write(chunk_rows(chunk, keep, hide_none=args.output == "table"
                                         and not args.all))
             progress.close()
+            if writer is None and args.output == "csv" and not args.summary:
+                CsvWriter(sink, pagemap=src.format == "pagemap", level=args.level)  # the header
             if npz is not None:
                 npz.save(sink, {"profile": prof.name, "format": src.format, "level": args.level,
                                 "file": src.name})
             elif args.summary:
                 res = summ.result() if summ is not None else {}
-                res.update({"file": src.name, "format": src.format, "level": args.level})
+                res.update({"file": src.name, "format": src.format, "level":
+                            "pagemap" if src.format == "pagemap" else args.level})
                 if args.output == "jsonl":
                     sink.write(json.dumps(res) + "\n")
                 else:
@@ -280,10 +287,32 @@ def cmd_decode(args: argparse.Namespace, out: TextIO) -> int:
                     "; %d matched the filters" % res["matched_by_filters"]
                     if "matched_by_filters" in res else ""))
         if picture is not None:
-            picture.save(args.map, title="%s (%s, %s)" % (src.name, prof.name, args.level))
+            info = picture.save(args.map, title="%s (%s, %s)" % (src.name, prof.name, args.level))
             if not args.quiet:
-                print("ptebits: wrote %s" % args.map, file=sys.stderr)
+                print("ptebits: wrote %s (%s)" % (args.map, info.title), file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    from .diff import diff_dumps, format_diff_summary, format_side_by_side, write_jsonl
+    d = diff_dumps(args.a, args.b, fmt_a=args.format_a, fmt_b=args.format_b,
+                   profile=get_profile(args.profile), level=args.level, offset=args.offset,
+                   count=args.count, allow_partial=args.allow_partial)
+    with d:
+        if not args.quiet:
+            print("ptebits: a: %s (%s), b: %s (%s)" % (d.name_a, d.format_a, d.name_b,
+                                                       d.format_b), file=sys.stderr)
+        if not args.summary:
+            (write_jsonl if args.output == "jsonl" else format_side_by_side)(
+                d, out, limit=args.limit)
+        s = d.finish()
+        if args.summary and args.output == "jsonl":
+            out.write(json.dumps(s.as_dict()) + "\n")
+        elif args.summary or args.output == "table":
+            if not args.summary:
+                out.write("\n")
+            format_diff_summary(s, out)
+    return EXIT_OK if s.identical else EXIT_CHECK
 
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -329,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pagemap", action="store_true", help="the values are pagemap words")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="the full breakdown for every profile")
+    p.add_argument("--level", choices=EXPLAIN_LEVELS, default="pte",
+                   help="page-table level the values come from: a PMD or PUD entry may be "
+                        "a huge leaf or a table pointer, a P4D or PGD entry a table "
+                        "pointer (default pte)")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("encode", help="encode an entry from its fields")
@@ -377,6 +410,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "multiple of 8 (with a warning)")
     p.add_argument("-q", "--quiet", action="store_true", help="no notes or progress on stderr")
     p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("diff", help="what changed between two dumps of the same table "
+                                    "(exit 1 when they differ)")
+    p.add_argument("a", metavar="A", help="the dump before (file or -)")
+    p.add_argument("b", metavar="B", help="the dump after")
+    p.add_argument("--format-a", choices=("auto",) + FORMATS, default="auto")
+    p.add_argument("--format-b", choices=("auto",) + FORMATS, default="auto")
+    p.add_argument("--profile", help=prof_help)
+    p.add_argument("--level", choices=LEVELS, default="pte")
+    p.add_argument("--offset", type=int, default=0, help="first entry to compare")
+    p.add_argument("--count", type=int, help="entries to compare at most")
+    p.add_argument("--output", choices=("table", "jsonl"), default="table",
+                   help="table: side by side, then the transitions; jsonl: one object a "
+                        "changed entry")
+    p.add_argument("--summary", action="store_true",
+                   help="only the transitions (present -> marker: 12, ...)")
+    p.add_argument("--limit", type=int, help="show at most this many changed entries")
+    p.add_argument("--allow-partial", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("bench", help="benchmark the C core against baselines")
     p.add_argument("--json", action="store_true", help="one JSON object")
@@ -428,6 +481,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except OSError as e:
+        # a write that failed midway (disk full, file too large): one line
+        print("ptebits: error: %s" % (e.strerror or e), file=sys.stderr)
+        return EXIT_DATA
 
 
 def run() -> None:

@@ -15,7 +15,8 @@ from ._core import lib
 from .errors import FieldRangeError, InvalidTypeError, InvalidValueError
 from .profiles import Profile, get_profile
 
-__all__ = ["Kind", "Decoded", "classify", "decode", "PGPROTS", "encode_present",
+__all__ = ["Kind", "Decoded", "classify", "decode", "LEVELS", "PGPROTS", "TABLE_PGPROTS",
+           "encode_present", "encode_table", "encode_huge",
            "encode_swap", "encode_migration", "encode_device", "encode_hwpoison",
            "encode_marker", "encode_special", "pte_modify", "pte_wrprotect",
            "pte_mkwrite", "pte_mkuffd_wp", "pte_clear_uffd_wp", "pte_mkdirty",
@@ -32,12 +33,20 @@ Kind = enum.IntEnum("Kind", {name.upper(): value  # type: ignore[misc]
                              for value, name in enumerate(_core.kind_names())})
 Kind.__str__ = lambda self: self.name.lower()  # type: ignore[method-assign]
 Kind.__doc__ = ("Kind of a page-table entry: NONE, PRESENT, PROTNONE, SWAP, MIGRATION, "
-                "DEVICE, HWPOISON, MARKER, UFFD_WP_SPECIAL, BAD")
+                "DEVICE, HWPOISON, MARKER, UFFD_WP_SPECIAL, BAD, TABLE (upper levels: a "
+                "pointer to the next table)")
+
+#: Page-table levels, from the leaf up (names from ptebits.h, PB_LEVEL_*).
+LEVELS: Tuple[str, ...] = _core.level_names()
 
 #: Standard user pgprots by name (values from ptebits.h).
 PGPROTS: Dict[str, int] = {name: int(getattr(lib, "PB_" + name)) for name in (
     "PAGE_NONE", "PAGE_SHARED", "PAGE_SHARED_EXEC", "PAGE_COPY", "PAGE_COPY_EXEC",
     "PAGE_COPY_NOEXEC", "PAGE_READONLY", "PAGE_READONLY_EXEC", "PAGE_KERNEL")}
+
+#: The flags of table pointers (pgtable_types.h _PAGE_TABLE, _KERNPG_TABLE).
+TABLE_PGPROTS: Dict[str, int] = {"PAGE_TABLE": int(lib.PB_PAGE_TABLE),
+                                 "KERNPG_TABLE": int(lib.PB_KERNPG_TABLE)}
 
 _COLUMNS: Tuple[Tuple[str, Any], ...] = (
     ("kind", np.uint8), ("pfn", np.uint64), ("flags", np.uint64),
@@ -48,6 +57,18 @@ _PRESENT_KINDS = (lib.PB_KIND_PRESENT, lib.PB_KIND_PROTNONE)
 
 def _profile(profile: ProfileLike) -> Profile:
     return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def _level(level: Any) -> int:
+    """A level name ("pte", "pmd", "pud", "p4d", "pgd") as its PB_LEVEL_* number."""
+    if not isinstance(level, str):
+        raise InvalidTypeError("level must be a level name (%s), got %s"
+                               % (", ".join(LEVELS), type(level).__name__))
+    key = level.strip().lower()
+    if key not in LEVELS:
+        raise InvalidValueError("level=%r is not a page-table level; levels are: %s"
+                                % (level, ", ".join(LEVELS)))
+    return LEVELS.index(key)
 
 
 def _raw_input(raw: Any, name: str = "raw") -> np.ndarray:
@@ -62,7 +83,8 @@ def _raw_input(raw: Any, name: str = "raw") -> np.ndarray:
 # ----------------------------------------------------------------- decode
 
 class Decoded:
-    """Decoded columns of an array of PTEs.
+    """Decoded columns of an array of page-table entries of one ``level``
+    ("pte" unless decoded with ``level=``).
 
     Columns (numpy arrays, the input's shape): ``kind`` (uint8, :class:`Kind`
     values), ``pfn`` (uint64: PFN of present/PROT_NONE entries with the L1TF
@@ -71,23 +93,29 @@ class Decoded:
     and ``swp_offset`` (uint64) of swap-format entries, ``aux`` (uint16:
     sub-kind, marker bits, swap flags, migration A/D and predicates).
 
+    At the upper levels the same columns hold: ``pfn`` the first PFN of a
+    huge leaf (``pmd_pfn()``/``pud_pfn()``) or the PFN of the next-level
+    table, ``flags`` ``pmd_flags()``/``pud_flags()`` (PAT_LARGE at bit 12).
+
     Per-field views such as ``d.rw``, ``d.uffd_wp``, ``d.global_``,
     ``d.swp_uffd_wp`` or ``d.canonical`` are computed on demand; see
-    :data:`ptebits.schema.FIELDS` for the full list.
+    :func:`ptebits.schema.fields_for` for the fields of each level.
     """
 
-    __slots__ = ("profile", "raw") + tuple(name for name, _ in _COLUMNS)
+    __slots__ = ("profile", "raw", "level") + tuple(name for name, _ in _COLUMNS)
 
-    def __init__(self, profile: Profile, raw: np.ndarray, cols: Sequence[np.ndarray]):
+    def __init__(self, profile: Profile, raw: np.ndarray, cols: Sequence[np.ndarray],
+                 level: str = "pte"):
         self.profile = profile
         self.raw = raw
+        self.level = LEVELS[_level(level)]
         for (name, _), col in zip(_COLUMNS, cols):
             setattr(self, name, col)
 
     @classmethod
-    def empty(cls, profile: Profile, shape: Tuple[int, ...]) -> "Decoded":
+    def empty(cls, profile: Profile, shape: Tuple[int, ...], level: str = "pte") -> "Decoded":
         cols = [_core.empty_aligned(shape, dt) for _, dt in _COLUMNS]
-        return cls(profile, np.empty(shape, dtype=np.uint64), cols)
+        return cls(profile, np.empty(shape, dtype=np.uint64), cols, level)
 
     def columns(self) -> Dict[str, np.ndarray]:
         return {name: getattr(self, name) for name, _ in _COLUMNS}
@@ -102,8 +130,9 @@ class Decoded:
     def __repr__(self) -> str:
         counts = self.counts()
         body = ", ".join("%s=%d" % (k, v) for k, v in counts.items() if v)
-        return "<Decoded %d entries under %s: %s>" % (self.kind.size, self.profile.name,
-                                                     body or "empty")
+        what = "" if self.level == "pte" else self.level + " "
+        return "<Decoded %d %sentries under %s: %s>" % (self.kind.size, what, self.profile.name,
+                                                       body or "empty")
 
     def counts(self) -> Dict[str, int]:
         """Entries per kind (every kind listed, the counts add up to the size)."""
@@ -128,7 +157,7 @@ class Decoded:
 
     def __getitem__(self, index: Any) -> "Decoded":
         cols = [np.atleast_1d(getattr(self, name)[index]) for name, _ in _COLUMNS]
-        return Decoded(self.profile, np.atleast_1d(self.raw[index]), cols)
+        return Decoded(self.profile, np.atleast_1d(self.raw[index]), cols, self.level)
 
 
 def _as_kind(k: Any) -> "Kind":
@@ -141,31 +170,45 @@ def _as_kind(k: Any) -> "Kind":
     return Kind(int(k))
 
 
-def classify(raw: Any, *, profile: ProfileLike = None,
+def _check_status(status: int, lv: int) -> None:
+    if status != lib.PB_OK:   # only an unknown level; _level() checks names first
+        raise InvalidValueError("level %d: %s" % (lv, _core.strerror(status)))
+
+
+def classify(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
              out: Optional[np.ndarray] = None) -> np.ndarray:
     """The :class:`Kind` of every entry, as a uint8 array of raw's shape.
 
-    ``out=`` reuses a uint8 array of the same shape (e.g. an earlier result).
+    ``level`` is the page-table level the entries come from: "pte"
+    (default), "pmd", "pud", "p4d" or "pgd".  ``out=`` reuses a uint8 array
+    of the same shape (e.g. an earlier result).
     """
     prof = _profile(profile)
+    lv = _level(level)
     arr = _raw_input(raw)
     if out is None:
         out = np.empty(arr.shape, dtype=np.uint8)
     else:
         _core.check_out(out, "kind", np.uint8, arr.shape)
-    _core.classify(prof.handle, arr, out)
+    if lv == lib.PB_LEVEL_PTE:
+        _core.classify(prof.handle, arr, out)
+    else:
+        _check_status(_core.classify_level(prof.handle, lv, arr, out), lv)
     return out
 
 
-def decode(raw: Any, *, profile: ProfileLike = None,
+def decode(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
            out: Optional[Decoded] = None) -> Decoded:
     """Decode every entry of a uint64 array (any shape, C-contiguous, native
     byte order; read-only arrays are fine: nothing is copied).
 
-    ``out=`` reuses the columns of an earlier :class:`Decoded` of the same
-    shape, so repeated decodes allocate nothing.
+    ``level`` is the page-table level the entries come from: "pte"
+    (default), "pmd", "pud", "p4d" or "pgd" (README "Levels").  ``out=``
+    reuses the columns of an earlier :class:`Decoded` of the same shape, so
+    repeated decodes allocate nothing.
     """
     prof = _profile(profile)
+    lv = _level(level)
     arr = _raw_input(raw)
     if out is None:
         cols = [_core.empty_aligned(arr.shape, dt) for _, dt in _COLUMNS]
@@ -175,28 +218,33 @@ def decode(raw: Any, *, profile: ProfileLike = None,
                                    % type(out).__name__)
         cols = [_core.check_out(getattr(out, name), name, dt, arr.shape)
                 for name, dt in _COLUMNS]
-    _core.decode(prof.handle, arr, cols)
+    if lv == lib.PB_LEVEL_PTE:
+        _core.decode(prof.handle, arr, cols)     # the fast path, unchanged
+    else:
+        _check_status(_core.decode_level(prof.handle, lv, arr, cols), lv)
     if out is not None:
-        out.profile, out.raw = prof, arr
+        out.profile, out.raw, out.level = prof, arr, LEVELS[lv]
         return out
-    return Decoded(prof, arr, cols)
+    return Decoded(prof, arr, cols, LEVELS[lv])
 
 
 # ----------------------------------------------------------------- encode
 
-def resolve_prot(prot: Any) -> Any:
-    """A pgprot given as an int, an array or a standard name (``"PAGE_SHARED"``)."""
+def resolve_prot(prot: Any, names: Optional[Dict[str, int]] = None) -> Any:
+    """A pgprot given as an int, an array or a standard name (``"PAGE_SHARED"``;
+    ``names`` adds names, e.g. :data:`TABLE_PGPROTS`)."""
     if isinstance(prot, str):
-        key = prot.strip().upper()
-        if not key.startswith("PAGE_"):
+        table = PGPROTS if names is None else dict(PGPROTS, **names)
+        key = prot.strip().upper().lstrip("_")
+        if key not in table and not key.startswith("PAGE_"):
             key = "PAGE_" + key
-        if key not in PGPROTS:
+        if key not in table:
             try:
                 return int(prot, 0)
             except ValueError:
                 raise InvalidValueError("unknown pgprot %r; names are: %s"
-                                        % (prot, ", ".join(PGPROTS))) from None
-        return PGPROTS[key]
+                                        % (prot, ", ".join(table))) from None
+        return table[key]
     return prot
 
 
@@ -229,8 +277,10 @@ _FLAG_BITS = {
 
 def _encode(fn: str, kind: int, prof: Profile, fields: Dict[str, Any],
             a_name: Optional[str], b_name: Optional[str],
-            aux: Optional[np.ndarray]) -> IntOrArray:
-    """Broadcast the inputs, run the C encoder, and explain any failure."""
+            aux: Optional[np.ndarray], level: Optional[int] = None) -> IntOrArray:
+    """Broadcast the inputs, run the C encoder, and explain any failure.
+    ``level=None`` is the PTE encoder; a PB_LEVEL_* number the level encoder
+    (which refuses table pointers at PB_LEVEL_PTE)."""
     scalar = _is_scalar(*fields.values())
     inputs = {name: _core.as_u64_input(value, name) for name, value in fields.items()}
     parts = [inputs[n] for n in (a_name, b_name) if n] + ([aux] if aux is not None else [])
@@ -241,9 +291,12 @@ def _encode(fn: str, kind: int, prof: Profile, fields: Dict[str, Any],
     b = flat(inputs[b_name]) if b_name else None
     aux16 = None if aux is None else flat(aux).astype(np.uint16)
     out = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=np.uint64)
-    status, idx = _core.encode(prof.handle, kind, a, b, aux16, out)
+    if level is None:
+        status, idx = _core.encode(prof.handle, kind, a, b, aux16, out)
+    else:
+        status, idx = _core.encode_level(prof.handle, level, kind, a, b, aux16, out)
     if status != lib.PB_OK:
-        _raise_encode(fn, kind, prof, status, idx, inputs, shape, a, b, aux16)
+        _raise_encode(fn, kind, prof, status, idx, inputs, shape, a, b, aux16, level or 0)
     if scalar:
         return int(out[0])
     return out.reshape(shape)
@@ -256,13 +309,47 @@ def _value_at(arr: Optional[np.ndarray], shape: Tuple[int, ...], idx: int) -> Op
     return int(np.broadcast_to(arr, shape).reshape(-1)[idx])
 
 
+def _level_reason(kind: int, level: int, prot: Optional[int], aux: int) -> str:
+    """Why a level has no such entry (PB_E_LEVEL), in the kernel's terms."""
+    name = LEVELS[level]
+    if kind == lib.PB_KIND_TABLE:
+        if level == lib.PB_LEVEL_PTE:
+            return "a PTE maps a 4 KiB page; table pointers live at pmd, pud, p4d and pgd"
+        return "bit 7 (PSE) is reserved in %s entries (p4d_bad; no 512 GiB pages on x86)" % name
+    if kind in _PRESENT_KINDS:
+        return ("huge leaves exist at pmd (2 MiB) and pud (1 GiB) only; %s entries are "
+                "table pointers%s" % (name, " (encode_present makes 4 KiB PTEs)"
+                                      if level == lib.PB_LEVEL_PTE else ""))
+    if kind == lib.PB_KIND_MARKER and (aux >> lib.PB_AUX_MARKER_SHIFT) & lib.PB_PTE_MARKER_GUARD:
+        return ("guard markers are PTE-only (MADV_GUARD_INSTALL refuses hugetlbfs VMAs, and "
+                "hugetlb_fault treats one as a bug)")
+    if level in (lib.PB_LEVEL_P4D, lib.PB_LEVEL_PGD):
+        return "%s entries are table pointers or none" % name
+    return "no kernel writes %s entries at the %s level" % (str(Kind(kind)), name)
+
+
 def _raise_encode(fn: str, kind: int, prof: Profile, status: int, idx: int,
                   inputs: Dict[str, np.ndarray], shape: Tuple[int, ...],
                   a: Optional[np.ndarray], b: Optional[np.ndarray],
-                  aux: Optional[np.ndarray]) -> None:
+                  aux: Optional[np.ndarray], level: int = 0) -> None:
     where = "" if shape == () else " (element %d)" % idx
     reason = _core.strerror(status)
     limit = _core.limit(prof.handle, status, kind)
+    if status == lib.PB_E_LEVEL:
+        value = None if b is None else int(b[idx])
+        raise FieldRangeError("%s: level=%r%s: %s (%s)" % (
+            fn, LEVELS[level], where, _level_reason(kind, level, value,
+                                                   int(aux[idx]) if aux is not None else 0),
+            reason), field="level", value=LEVELS[level], index=idx)
+    if status == lib.PB_E_ALIGN:
+        value = None if a is None else int(a[idx])
+        shift = _core.leaf_shift(level)
+        align = 1 << (shift - _core.leaf_shift(lib.PB_LEVEL_PTE))
+        raise FieldRangeError("%s: pfn=%#x%s is not a multiple of %d: a %s-level entry holds "
+                              "the first PFN of a %s page (%s)" % (
+                                  fn, value, where, align, LEVELS[level],
+                                  _page_size_name(1 << shift), reason),
+                              field="pfn", value=value, limit=align, index=idx)
     names = {lib.PB_E_PFN: "pfn", lib.PB_E_OFFSET: "offset", lib.PB_E_TYPE: "type",
              lib.PB_E_PROT: "prot"}
     if status in names:
@@ -273,6 +360,9 @@ def _raise_encode(fn: str, kind: int, prof: Profile, status: int, idx: int,
                 and value < lib.PB_SWP_NTYPES:
             detail = "type %d is %s under %s; swap-device types are 0-%d" % (
                 value, prof.type_name(value), prof.name, limit - 1)
+        elif status == lib.PB_E_PROT and kind in _PRESENT_KINDS and level:
+            detail = ("prot=%#x has bits inside the PFN field (bits 13-51 at the %s level; "
+                      "bit 12 is PAT_LARGE)" % (value, LEVELS[level]))
         elif status == lib.PB_E_PROT:
             detail = "prot=%#x has bits inside the PFN field (bits 12-51)" % value
         else:
@@ -294,6 +384,11 @@ def _raise_encode(fn: str, kind: int, prof: Profile, status: int, idx: int,
         raise FieldRangeError("%s: a marker needs at least one of uffd_wp, poisoned, guard "
                               "(an empty marker faults with SIGBUS)" % fn, field="marker",
                               value=0, index=idx)
+    if status == lib.PB_E_ALIAS and kind == lib.PB_KIND_TABLE:
+        raise FieldRangeError("%s: prot=%#x%s cannot be encoded as a %s table pointer: it needs "
+                              "PRESENT, and no PSE (bit 7 makes a huge leaf)" % (
+                                  fn, _value_at(inputs["prot"], shape, idx), where,
+                                  LEVELS[level]), field="alias", value=None, index=idx)
     if status == lib.PB_E_ALIAS:
         shown = ", ".join("%s=%#x" % (n, _value_at(v, shape, idx)) for n, v in inputs.items()
                           if n not in _KWARG_AUX)
@@ -306,7 +401,14 @@ def _raise_encode(fn: str, kind: int, prof: Profile, status: int, idx: int,
 
 
 _KWARG_AUX = {"soft_dirty", "uffd_wp", "exclusive", "young", "dirty", "write",
-              "poisoned", "guard"}
+              "poisoned", "guard", "invert_4k"}
+
+
+def _page_size_name(size: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return "%d %s" % (size >> shift, unit)
+    return "%d B" % size
 
 
 def encode_present(pfn: Any, prot: Any, *, profile: ProfileLike = None) -> IntOrArray:
@@ -346,11 +448,15 @@ def _sub_aux(fn: str, write: Any, exclusive: Any, write_sub: int, excl_sub: int
 
 def encode_migration(pfn: Any, *, write: Any = False, exclusive: Any = False,
                      young: Any = False, dirty: Any = False, soft_dirty: Any = False,
-                     uffd_wp: Any = False, profile: ProfileLike = None) -> IntOrArray:
+                     uffd_wp: Any = False, level: str = "pte",
+                     profile: ProfileLike = None) -> IntOrArray:
     """A migration entry (``make_readable_migration_entry`` and friends):
     read, read-exclusive (``exclusive=True``, 6.18) or write, with 6.18's
-    young/dirty bits and the swap soft-dirty/uffd-wp bits."""
+    young/dirty bits and the swap soft-dirty/uffd-wp bits.  ``level="pmd"``
+    or ``"pud"``: a THP (``set_pmd_migration_entry``) or hugetlbfs migration
+    entry, whose pfn is the huge page's first PFN (aligned)."""
     prof = _profile(profile)
+    lv = _level(level)
     subs, sub = _sub_aux("encode_migration", write, exclusive,
                          lib.PB_SUB_MIGRATION_WRITE, lib.PB_SUB_MIGRATION_READ_EXCLUSIVE)
     flags, aux = _flag_aux({"young": (young, _FLAG_BITS["young"]),
@@ -358,7 +464,7 @@ def encode_migration(pfn: Any, *, write: Any = False, exclusive: Any = False,
                             "soft_dirty": (soft_dirty, _FLAG_BITS["soft_dirty"]),
                             "uffd_wp": (uffd_wp, _FLAG_BITS["uffd_wp"])})
     return _encode("encode_migration", lib.PB_KIND_MIGRATION, prof,
-                   dict({"pfn": pfn}, **subs, **flags), "pfn", None, aux | sub)
+                   dict({"pfn": pfn}, **subs, **flags), "pfn", None, aux | sub, lv or None)
 
 
 def encode_device(pfn: Any, *, write: Any = False, exclusive: Any = False,
@@ -375,29 +481,69 @@ def encode_device(pfn: Any, *, write: Any = False, exclusive: Any = False,
                    dict({"pfn": pfn}, **subs, **flags), "pfn", None, aux | sub)
 
 
-def encode_hwpoison(pfn: Any, *, profile: ProfileLike = None) -> IntOrArray:
-    """A hwpoison entry (``make_hwpoison_entry``).  Needs MEMORY_FAILURE."""
+def encode_hwpoison(pfn: Any, *, level: str = "pte", profile: ProfileLike = None) -> IntOrArray:
+    """A hwpoison entry (``make_hwpoison_entry``).  Needs MEMORY_FAILURE.
+    ``level="pmd"``/``"pud"``: a poisoned hugetlbfs page (aligned pfn)."""
     prof = _profile(profile)
     return _encode("encode_hwpoison", lib.PB_KIND_HWPOISON, prof, {"pfn": pfn},
-                   "pfn", None, None)
+                   "pfn", None, None, _level(level) or None)
 
 
 def encode_marker(*, uffd_wp: Any = False, poisoned: Any = False, guard: Any = False,
-                  profile: ProfileLike = None) -> IntOrArray:
-    """A 6.18 PTE marker (``make_pte_marker``): uffd-wp, poisoned, guard."""
+                  level: str = "pte", profile: ProfileLike = None) -> IntOrArray:
+    """A 6.18 PTE marker (``make_pte_marker``): uffd-wp, poisoned, guard.
+    ``level="pmd"``/``"pud"``: a hugetlbfs marker (uffd-wp, poisoned; guard
+    markers are PTE-only)."""
     prof = _profile(profile)
+    lv = _level(level)
     shift = lib.PB_AUX_MARKER_SHIFT
     flags, aux = _flag_aux({"uffd_wp": (uffd_wp, lib.PB_PTE_MARKER_UFFD_WP << shift),
                             "poisoned": (poisoned, lib.PB_PTE_MARKER_POISONED << shift),
                             "guard": (guard, lib.PB_PTE_MARKER_GUARD << shift)})
-    return _encode("encode_marker", lib.PB_KIND_MARKER, prof, flags, None, None, aux)
+    return _encode("encode_marker", lib.PB_KIND_MARKER, prof, flags, None, None, aux,
+                   lv or None)
 
 
-def encode_special(*, profile: ProfileLike = None) -> int:
-    """The v2 series' uffd-wp special PTE (``0x4``); only that profile has it."""
+def encode_special(*, level: str = "pte", profile: ProfileLike = None) -> int:
+    """The v2 series' uffd-wp special PTE (``0x4``); only that profile has it.
+    ``level="pmd"``/``"pud"``: hugetlbfs uses the same value."""
     prof = _profile(profile)
     return int(_encode("encode_special", lib.PB_KIND_UFFD_WP_SPECIAL, prof, {}, None, None,
-                       None))
+                       None, _level(level) or None))
+
+
+def encode_table(pfn: Any, prot: Any = "PAGE_TABLE", *, level: str = "pmd",
+                 profile: ProfileLike = None) -> IntOrArray:
+    """A table pointer: ``pfn`` is the next-level table's page, ``prot`` its
+    flags (default ``_PAGE_TABLE`` = P|RW|USER|A|D, what ``pmd_populate``,
+    ``pud_populate``, ``p4d_populate`` and ``pgd_populate`` write for user
+    tables; ``"KERNPG_TABLE"`` for kernel ones).  ``level`` is the level of
+    the entry: "pmd", "pud", "p4d" or "pgd".  prot needs PRESENT and no PSE."""
+    prof = _profile(profile)
+    prot = resolve_prot(prot, TABLE_PGPROTS)
+    return _encode("encode_table", lib.PB_KIND_TABLE, prof, {"pfn": pfn, "prot": prot},
+                   "pfn", "prot", None, _level(level))
+
+
+def encode_huge(pfn: Any, prot: Any, *, level: str = "pmd", invert_4k: Any = False,
+                profile: ProfileLike = None) -> IntOrArray:
+    """A huge leaf, ``pmd_mkhuge(pfn_pmd(pfn, prot))`` at ``level="pmd"``
+    (2 MiB) or ``pud_mkhuge(pfn_pud(pfn, prot))`` at ``level="pud"`` (1 GiB):
+    PSE is added to ``prot``; ``pfn`` is the huge page's first PFN (a
+    multiple of 512 or 512*512); PAT is bit 12 (``_PAGE_PAT_LARGE``) of
+    ``prot``.  A ``prot`` without PRESENT gives a PROT_NONE leaf with the PFN
+    inverted, bits 21+ (30+) only as ``pmd_modify`` does; ``invert_4k=True``
+    inverts bits 12+ too, as hugetlbfs' ``pte_modify`` leaves it."""
+    prof = _profile(profile)
+    lv = _level(level)
+    if lv == lib.PB_LEVEL_PTE:       # the level encoder would make a 4 KiB PTE
+        raise FieldRangeError("encode_huge: level='pte': %s (%s)" % (
+            _level_reason(lib.PB_KIND_PRESENT, lv, None, 0), _core.strerror(lib.PB_E_LEVEL)),
+            field="level", value="pte")
+    prot = resolve_prot(prot)
+    flags, aux = _flag_aux({"invert_4k": (invert_4k, lib.PB_AUX_INVERT_4K)})
+    return _encode("encode_huge", lib.PB_KIND_PRESENT, prof,
+                   dict({"pfn": pfn, "prot": prot}, **flags), "pfn", "prot", aux, lv)
 
 
 # ------------------------------------------------------------ PTE helpers

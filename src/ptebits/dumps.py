@@ -37,7 +37,9 @@ _HEX_LINE = re.compile(r"^(?:0[xX])?([0-9a-fA-F]{1,16})$")
 # gdb x/Ngx:   0xffff888012345000 <sym+16>:\t0x0000000000000000\t0x8000000012345067
 _GDB_LINE = re.compile(r"^\s*0[xX]([0-9a-fA-F]+)(?:\s+<[^>]*>)?:\s*((?:0[xX][0-9a-fA-F]+\s*)+)$")
 # crash rd -64:  ffff888012345000:  0000000000000000 8000000012345067   ........g.E.....
-_CRASH_LINE = re.compile(r"^\s*([0-9a-fA-F]+):\s+((?:[0-9a-fA-F]{16}(?:\s+|$)){1,2})(.*)$")
+# one or two 16-digit values, then nothing or the ASCII column after 2+ spaces
+_CRASH_LINE = re.compile(r"^\s*([0-9a-fA-F]+):\s+([0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})?)"
+                         r"(?:\s{2,}.*)?$")
 _PROMPTS = ("(gdb)", "crash>")
 _NPY_MAGIC = b"\x93NUMPY"
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -3,7 +3,7 @@ the kernel reports for a PTE (``pte_to_pagemap_entry``, fs/proc/task_mmu.c).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 

@@ -19,7 +19,7 @@ from .codec import Kind, _as_kind
 from .errors import FileError, InvalidValueError
 from .explain import summary as row_summary
 from .pagemap import PM_BITS
-from .schema import CSV_HEADER, iter_rows
+from .schema import csv_header, iter_rows
 
 __all__ = ["Filters", "FLAG_FILTERS", "chunk_rows", "TableWriter", "JsonlWriter", "CsvWriter",
            "NpzWriter", "atomic_output", "npz_limit_entries"]
@@ -168,10 +168,11 @@ def _pagemap_text(row: Dict[str, Any]) -> str:
 class TableWriter:
     """Human rows: index, address, raw value and a one-line decode."""
 
-    def __init__(self, out: TextIO, profile: Any, *, with_addr: bool):
+    def __init__(self, out: TextIO, profile: Any, *, with_addr: bool, level: str = "pte"):
         self.out = out
         self.profile = profile
         self.with_addr = with_addr
+        self.level = level
         out.write("%12s  %s%-18s  %-18s  %s\n" % (
             "index", "%-18s  " % "entry_addr" if with_addr else "", "va", "raw", "decoded"))
 
@@ -179,8 +180,8 @@ class TableWriter:
         w = self.out.write
         for row in rows:
             addr = "%s  " % row["entry_addr"] if self.with_addr else ""
-            text = row_summary(row, self.profile, raw=False) if "pte_none" in row else \
-                _pagemap_text(row)
+            text = _pagemap_text(row) if self.level == "pagemap" else \
+                row_summary(row, self.profile, raw=False, level=self.level)
             w("%12d  %s%s  %s  %s\n" % (row["index"], addr, row["va"], row["raw"], text))
 
 
@@ -197,10 +198,10 @@ class JsonlWriter:
 class CsvWriter:
     """A fixed header; empty cells where a field does not apply."""
 
-    def __init__(self, out: TextIO, *, pagemap: bool):
+    def __init__(self, out: TextIO, *, pagemap: bool, level: str = "pte"):
         fields = ("index", "entry_addr", "va") + (
             ("raw", "kind") + tuple(PM_BITS) + ("pfn", "swp_type", "swp_offset") if pagemap
-            else CSV_HEADER)
+            else csv_header(level))
         self.writer = csv.DictWriter(out, fieldnames=fields, restval="", lineterminator="\n")
         self.writer.writeheader()
 
@@ -250,8 +251,14 @@ class NpzWriter:
         for name, col in cols.items():
             self.parts.setdefault(name, []).append(np.array(col.reshape(-1)[sel], copy=True))
 
+    EMPTY = {"index": np.uint64, "raw": np.uint64, "va": np.uint64, "kind": np.uint8,
+             "pfn": np.uint64, "flags": np.uint64, "swp_type": np.uint8,
+             "swp_offset": np.uint64, "aux": np.uint16}
+
     def save(self, f: IO[bytes], meta: Dict[str, Any]) -> None:
         arrays = {name: np.concatenate(p) for name, p in self.parts.items()}
+        if not arrays:                       # an empty dump: empty columns
+            arrays = {name: np.zeros(0, dtype=dt) for name, dt in self.EMPTY.items()}
         arrays["meta"] = np.array(json.dumps(meta))
         np.savez(f, **arrays)
 
@@ -272,9 +279,18 @@ def atomic_output(path: Optional[str], binary: bool = False,
     except OSError as e:
         raise FileError("%s: cannot write there: %s" % (path, e.strerror or e)) from None
     try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            yield f
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb" if binary else "w") as f:
+                yield f
+        except OSError as e:
+            if isinstance(e, FileError):
+                raise
+            # disk full, file too large: say which output failed
+            raise FileError("%s: cannot write: %s" % (path, e.strerror or e)) from None
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise FileError("%s: cannot write there: %s" % (path, e.strerror or e)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
