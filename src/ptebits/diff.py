@@ -381,25 +381,9 @@ def _take(d: Any, idx: np.ndarray) -> Any:
 
 def _rows(d: Any) -> Iterator[Dict[str, Any]]:
     if hasattr(d, "pm_flags"):
-        return _pagemap_rows(d)
+        from .pagemap import pagemap_rows
+        return pagemap_rows(d)
     return iter_rows(d)
-
-
-def _pagemap_rows(d: Any) -> Iterator[Dict[str, Any]]:
-    """Rows of pagemap words: raw, kind, the flag bits, pfn or swap type/offset."""
-    from .pagemap import PM_BITS
-    raw = d.raw.reshape(-1).tolist()
-    kind = d.kind.reshape(-1).tolist()
-    for i, word in enumerate(raw):
-        row: Dict[str, Any] = {"raw": "0x%016x" % word, "kind": KIND_NAMES[kind[i]]}
-        for name, bit in PM_BITS.items():
-            row[name] = (word >> bit) & 1
-        if row["present"]:
-            row["pfn"] = int(d.pfn[i])
-        elif row["swap"]:
-            row["swp_type"] = int(d.swp_type[i])
-            row["swp_offset"] = int(d.swp_offset[i])
-        yield row
 
 
 def _row_text(row: Dict[str, Any], profile: Any) -> str:

@@ -3,7 +3,7 @@ the kernel reports for a PTE (``pte_to_pagemap_entry``, fs/proc/task_mmu.c).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from ._core import lib
 from .codec import Kind, ProfileLike, _profile, _raw_input
 from .errors import FieldRangeError, InvalidTypeError
 
-__all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "PM_BITS"]
+__all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "pagemap_rows", "PM_BITS"]
 
 #: pagemap flag bits by name (bit numbers from ptebits.h).
 PM_BITS: Dict[str, int] = {
@@ -102,3 +102,22 @@ def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
     out = np.empty(flat.shape, dtype=np.uint64)
     _core.pte_to_pagemap(prof.handle, flat, facts8, out)
     return int(out[0]) if scalar else out.reshape(arr.shape)
+
+
+def pagemap_rows(d: Any, sel: Optional[Sequence[int]] = None) -> Iterator[Dict[str, Any]]:
+    """Rows of pagemap words: raw, kind, the flag bits, and the PFN or the
+    swap type/offset."""
+    names = _core.kind_names()
+    raw = d.raw.reshape(-1)
+    for i in range(raw.size) if sel is None else sel:
+        word = int(raw[i])
+        kind = int(d.kind[i])
+        row: Dict[str, Any] = {"raw": "0x%016x" % word, "kind": names[kind]}
+        for name, bit in PM_BITS.items():
+            row[name] = (word >> bit) & 1
+        if row["present"]:
+            row["pfn"] = int(d.pfn[i])
+        elif row["swap"]:
+            row["swp_type"] = int(d.swp_type[i])
+            row["swp_offset"] = int(d.swp_offset[i])
+        yield row

@@ -21,7 +21,6 @@ target directory and renamed into place when complete.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from typing import Any, List, NamedTuple, Optional, Tuple
@@ -31,6 +30,7 @@ import numpy as np
 from . import _core
 from ._core import lib
 from .errors import Error, FileError, InvalidValueError
+from .outfiles import atomic_output
 
 __all__ = ["MissingDependencyError", "KIND_COLOURS", "PAST_END_COLOUR", "MapLayout",
            "LegendEntry", "MapInfo", "MapBuilder", "draw_map", "map_layout", "legend_entries",
@@ -396,30 +396,8 @@ def check_map_path(path: str) -> None:
 def _atomic_save(fig: Any, path: str, fmt: str) -> None:
     if os.path.isdir(path):
         raise FileError("%s: is a directory; give a file name for the map" % path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part",
-                                   dir=directory)
-    except OSError as e:
-        raise FileError("%s: cannot write the map there: %s" % (path, e.strerror or e)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, bbox_inches="tight")
-        os.chmod(tmp, 0o666 & ~_umask())
-        try:
-            os.replace(tmp, path)
-        except OSError as e:
-            raise FileError("%s: cannot write the map: %s" % (path, e.strerror or e)) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_output(path, binary=True) as f:
+        fig.savefig(f, format=fmt, bbox_inches="tight")
 
 
 def draw_map(chunks_or_kinds: Any, out_path: str, *, total: Optional[int] = None,

@@ -5,20 +5,17 @@ would not fit).
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import tempfile
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, TextIO, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Set, TextIO, Tuple
 
 import numpy as np
 
-from . import _core
 from .codec import Kind, _as_kind
-from .errors import FileError, InvalidValueError
+from .errors import InvalidValueError
+from .outfiles import atomic_output
 from .explain import summary as row_summary
-from .pagemap import PM_BITS
+from .pagemap import PM_BITS, pagemap_rows
 from .schema import csv_header, iter_rows
 
 __all__ = ["Filters", "FLAG_FILTERS", "chunk_rows", "TableWriter", "JsonlWriter", "CsvWriter",
@@ -107,25 +104,6 @@ class Filters:
 
 
 # ----------------------------------------------------------------- rows
-
-def pagemap_rows(d: Any, sel: Sequence[int]) -> Iterator[Dict[str, Any]]:
-    """Rows of pagemap words: raw, kind, the flag bits, and the PFN or the
-    swap type/offset."""
-    names = _core.kind_names()
-    raw = d.raw.reshape(-1)
-    for i in sel:
-        word = int(raw[i])
-        kind = int(d.kind[i])
-        row: Dict[str, Any] = {"raw": "0x%016x" % word, "kind": names[kind]}
-        for name, bit in PM_BITS.items():
-            row[name] = (word >> bit) & 1
-        if row["present"]:
-            row["pfn"] = int(d.pfn[i])
-        elif row["swap"]:
-            row["swp_type"] = int(d.swp_type[i])
-            row["swp_offset"] = int(d.swp_offset[i])
-        yield row
-
 
 def chunk_rows(chunk: Any, keep: Optional[np.ndarray],
                hide_none: bool = False) -> Iterator[Dict[str, Any]]:
@@ -261,37 +239,3 @@ class NpzWriter:
             arrays = {name: np.zeros(0, dtype=dt) for name, dt in self.EMPTY.items()}
         arrays["meta"] = np.array(json.dumps(meta))
         np.savez(f, **arrays)
-
-
-@contextlib.contextmanager
-def atomic_output(path: Optional[str], binary: bool = False,
-                  stdout: Optional[TextIO] = None) -> Iterator[Any]:
-    """Write to ``path`` through a temporary file in the same directory,
-    renamed into place only when the writer finishes; None means stdout."""
-    if path is None or path == "-":
-        if binary:
-            raise InvalidValueError("a binary output needs a file: add -o FILE")
-        yield stdout
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    except OSError as e:
-        raise FileError("%s: cannot write there: %s" % (path, e.strerror or e)) from None
-    try:
-        try:
-            with os.fdopen(fd, "wb" if binary else "w") as f:
-                yield f
-        except OSError as e:
-            if isinstance(e, FileError):
-                raise
-            # disk full, file too large: say which output failed
-            raise FileError("%s: cannot write: %s" % (path, e.strerror or e)) from None
-        try:
-            os.replace(tmp, path)
-        except OSError as e:
-            raise FileError("%s: cannot write there: %s" % (path, e.strerror or e)) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
