@@ -100,8 +100,8 @@ class ChangeChunk:
                          None if rb is None else int(rb["raw"], 16),
                          None if ra is None else ra["kind"],
                          None if rb is None else rb["kind"],
-                         "" if ra is None else _row_text(ra, prof_a),
-                         "" if rb is None else _row_text(rb, prof_b),
+                         "" if ra is None else _row_text(ra, prof_a, self.dec_a),
+                         "" if rb is None else _row_text(rb, prof_b, self.dec_b),
                          ra, rb)
 
 
@@ -386,16 +386,11 @@ def _rows(d: Any) -> Iterator[Dict[str, Any]]:
     return iter_rows(d)
 
 
-def _row_text(row: Dict[str, Any], profile: Any) -> str:
-    if "pte_none" in row:
-        return row_summary(row, profile, raw=False)
-    from .pagemap import PM_BITS                 # a pagemap row
-    parts = [row["kind"]] + [k for k in PM_BITS if row.get(k)]
-    if "pfn" in row:
-        parts.append("pfn=%#x" % row["pfn"])
-    if "swp_type" in row:
-        parts.append("type=%d offset=%#x" % (row["swp_type"], row["swp_offset"]))
-    return " ".join(parts)
+def _row_text(row: Dict[str, Any], profile: Any, decoded: Any) -> str:
+    from .pagemap import pagemap_row_text
+    if hasattr(decoded, "pm_flags"):             # a pagemap row
+        return pagemap_row_text(row)
+    return row_summary(row, profile, raw=False, level=getattr(decoded, "level", "pte"))
 
 
 def diff_dumps(a_path: str, b_path: str, *, fmt_a: str = "auto", fmt_b: str = "auto",

@@ -12,7 +12,7 @@ from ._core import lib
 from .codec import Kind, ProfileLike, _profile, _raw_input
 from .errors import FieldRangeError, InvalidTypeError
 
-__all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "pagemap_rows", "PM_BITS"]
+__all__ = ["PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "pagemap_rows", "pagemap_row_text", "PM_BITS"]
 
 #: pagemap flag bits by name (bit numbers from ptebits.h).
 PM_BITS: Dict[str, int] = {
@@ -121,3 +121,13 @@ def pagemap_rows(d: Any, sel: Optional[Sequence[int]] = None) -> Iterator[Dict[s
             row["swp_type"] = int(d.swp_type[i])
             row["swp_offset"] = int(d.swp_offset[i])
         yield row
+
+
+def pagemap_row_text(row: Dict[str, Any]) -> str:
+    """A one-line rendering of a pagemap row: kind, set bits, PFN or swap."""
+    parts = [row["kind"]] + [k for k in PM_BITS if row.get(k)]
+    if "pfn" in row:
+        parts.append("pfn=%#x" % row["pfn"])
+    if "swp_type" in row:
+        parts.append("type=%d offset=%#x" % (row["swp_type"], row["swp_offset"]))
+    return " ".join(parts)

@@ -15,7 +15,7 @@ from .codec import Kind, _as_kind
 from .errors import InvalidValueError
 from .outfiles import atomic_output
 from .explain import summary as row_summary
-from .pagemap import PM_BITS, pagemap_rows
+from .pagemap import PM_BITS, pagemap_row_text, pagemap_rows
 from .schema import csv_header, iter_rows
 
 __all__ = ["Filters", "FLAG_FILTERS", "chunk_rows", "TableWriter", "JsonlWriter", "CsvWriter",
@@ -134,15 +134,6 @@ def chunk_rows(chunk: Any, keep: Optional[np.ndarray],
 
 # -------------------------------------------------------------- writers
 
-def _pagemap_text(row: Dict[str, Any]) -> str:
-    parts = [row["kind"]] + [k for k in PM_BITS if row.get(k)]
-    if "pfn" in row:
-        parts.append("pfn=%#x" % row["pfn"])
-    if "swp_type" in row:
-        parts.append("type=%d offset=%#x" % (row["swp_type"], row["swp_offset"]))
-    return " ".join(parts)
-
-
 class TableWriter:
     """Human rows: index, address, raw value and a one-line decode."""
 
@@ -158,7 +149,7 @@ class TableWriter:
         w = self.out.write
         for row in rows:
             addr = "%s  " % row["entry_addr"] if self.with_addr else ""
-            text = _pagemap_text(row) if self.level == "pagemap" else \
+            text = pagemap_row_text(row) if self.level == "pagemap" else \
                 row_summary(row, self.profile, raw=False, level=self.level)
             w("%12d  %s%s  %s  %s\n" % (row["index"], addr, row["va"], row["raw"], text))
 
