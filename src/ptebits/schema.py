@@ -213,6 +213,15 @@ def _predicates(level: str) -> List[Field]:
          for f in p4d]
 
 
+_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def _like(name: str, kinds: Tuple[int, ...], doc: Optional[str] = None) -> Field:
+    """A PTE field reused at an upper level: the same view, other kinds."""
+    f = _BY_NAME[name]
+    return f._replace(kinds=kinds, doc=doc if doc is not None else f.doc)
+
+
 def _upper_fields(level: str) -> Tuple[Field, ...]:
     lv = LEVELS.index(level)
     leafy = level in ("pmd", "pud")
@@ -247,70 +256,46 @@ def _upper_fields(level: str) -> Tuple[Field, ...]:
         fields += [
             Field("pat", "bit", HUGE_KINDS, _always, _flag_bit(K.PB_PAGE_PAT_LARGE),
                   "_PAGE_PAT_LARGE (bit 12)"),
-            Field("global", "bit", HUGE_KINDS, _always,
-                  _flag_bit(PRESENT | K.PB_PAGE_GLOBAL), "_PAGE_GLOBAL (bit 8, with PRESENT)"),
-            Field("protnone", "bit", HUGE_KINDS, _always,
-                  _flag_bit(PRESENT | K.PB_PAGE_PROTNONE, K.PB_PAGE_PROTNONE),
-                  "_PAGE_PROTNONE (bit 8, without PRESENT)"),
+            _like("global", HUGE_KINDS),
+            _like("protnone", HUGE_KINDS),
             Field("invert_4k", "bit", (K.PB_KIND_PROTNONE,), _always,
                   _aux_bit(K.PB_AUX_INVERT_4K),
                   "bits 12..%d inverted with the PFN (hugetlbfs' pte_modify form)"
                   % (shift - 1)),
-            Field("special", "bit", HUGE_KINDS, _always, _flag_bit(K.PB_PAGE_SPECIAL),
-                  "_PAGE_SPECIAL (bit 9)"),
-            Field("uffd_wp", "bit", HUGE_KINDS, _has("uffd_wp"), _profile_bit("uffd_wp"),
-                  "_PAGE_UFFD_WP (bit 10)"),
-            Field("soft_dirty", "bit", HUGE_KINDS, _has("soft_dirty"),
-                  _profile_bit("soft_dirty"), "_PAGE_SOFT_DIRTY (bit 11, MEM_SOFT_DIRTY)"),
+            _like("special", HUGE_KINDS),
+            _like("uffd_wp", HUGE_KINDS),
+            _like("soft_dirty", HUGE_KINDS),
             Field("devmap", "bit", HUGE_KINDS, _has("devmap"), _profile_bit("devmap"),
                   "_PAGE_DEVMAP (bit 58, 5.12: %s_devmap())" % level),
-            Field("saved_dirty", "bit", HUGE_KINDS, _has("saved_dirty"),
-                  _profile_bit("saved_dirty"), "_PAGE_SAVED_DIRTY (bit 58, 6.18)"),
-            Field("pkey", "int", HUGE_KINDS, _has("pkey_mask"),
-                  lambda d: (d.flags & np.uint64(K.PB_PAGE_PKEY_MASK)) >>
-                  np.uint64(K.PB_PAGE_BIT_PKEY_BIT0), "protection key (bits 59-62)"),
+            _like("saved_dirty", HUGE_KINDS),
+            _like("pkey", HUGE_KINDS),
         ]
     fields.append(Field("nx", "bit", present, _always, _flag_bit(K.PB_PAGE_NX),
                         "_PAGE_NX (bit 63)"))
     if leafy:
         fields += [
-            Field("write", "bit", HUGE_KINDS, _always, _flag_bit(K.PB_PAGE_RW),
-                  "%s_write()" % level),
-            Field("dirty", "bit", HUGE_KINDS, _always, _profile_bit("dirty_bits"),
-                  "%s_dirty() (6.18: Dirty or SavedDirty)" % level),
-            Field("young", "bit", HUGE_KINDS, _always, _flag_bit(K.PB_PAGE_ACCESSED),
-                  "%s_young()" % level),
+            _like("write", HUGE_KINDS, "%s_write()" % level),
+            _like("dirty", HUGE_KINDS, "%s_dirty() (6.18: Dirty or SavedDirty)" % level),
+            _like("young", HUGE_KINDS, "%s_young()" % level),
         ]
     fields += _predicates(level)
     fields.append(Field("canonical", "bit", ALL_KINDS, _always, _aux_bit(K.PB_AUX_CANONICAL),
                         "re-encoding the decoded fields at this level gives the raw value"))
     swap_kinds = UPPER_SWAP_FORMAT if leafy else (K.PB_KIND_BAD,)
     fields += [
-        Field("swp_type", "int", swap_kinds, _always, lambda d: d.swp_type,
-              "swap type (bits 59-63)"),
-        Field("swp_offset", "int", swap_kinds, _always, lambda d: d.swp_offset,
-              "swap offset (50 bits, stored inverted)"),
+        _like("swp_type", swap_kinds),
+        _like("swp_offset", swap_kinds),
     ]
     if leafy:
         fields += [
-            Field("swp_soft_dirty", "bit", UPPER_SWAP_FLAGGED, _has("swp_soft_dirty"),
-                  _aux_bit(K.PB_AUX_SWP_SOFT_DIRTY), "pmd_swp_soft_dirty (bit 1)"),
-            Field("swp_uffd_wp", "bit", UPPER_SWAP_FLAGGED, _has("swp_uffd_wp"),
-                  _aux_bit(K.PB_AUX_SWP_UFFD_WP), "pmd_swp_uffd_wp (bit 2)"),
-            Field("sub", "str", (K.PB_KIND_MIGRATION,), _always,
-                  lambda d: d.aux & np.uint16(K.PB_AUX_SUB_MASK),
-                  "migration: read|read_exclusive|write"),
-            Field("mig_young", "bit", (K.PB_KIND_MIGRATION,), _has("mig_young"),
-                  _aux_bit(K.PB_AUX_MIG_YOUNG), "SWP_MIG_YOUNG (6.18)"),
-            Field("mig_dirty", "bit", (K.PB_KIND_MIGRATION,), _has("mig_dirty"),
-                  _aux_bit(K.PB_AUX_MIG_DIRTY), "SWP_MIG_DIRTY (6.18)"),
-            Field("marker", "int", (K.PB_KIND_MARKER,), _always,
-                  lambda d: (d.aux >> np.uint16(K.PB_AUX_MARKER_SHIFT)) &
-                  np.uint16(K.PB_PTE_MARKER_MASK), "hugetlbfs PTE marker bits (6.18)"),
-            Field("marker_uffd_wp", "bit", (K.PB_KIND_MARKER,), _always,
-                  _marker_bit(K.PB_PTE_MARKER_UFFD_WP), "PTE_MARKER_UFFD_WP"),
-            Field("marker_poisoned", "bit", (K.PB_KIND_MARKER,), _always,
-                  _marker_bit(K.PB_PTE_MARKER_POISONED), "PTE_MARKER_POISONED"),
+            _like("swp_soft_dirty", UPPER_SWAP_FLAGGED, "pmd_swp_soft_dirty (bit 1)"),
+            _like("swp_uffd_wp", UPPER_SWAP_FLAGGED, "pmd_swp_uffd_wp (bit 2)"),
+            _like("sub", (K.PB_KIND_MIGRATION,), "migration: read|read_exclusive|write"),
+            _like("mig_young", (K.PB_KIND_MIGRATION,)),
+            _like("mig_dirty", (K.PB_KIND_MIGRATION,)),
+            _like("marker", (K.PB_KIND_MARKER,), "hugetlbfs PTE marker bits (6.18)"),
+            _like("marker_uffd_wp", (K.PB_KIND_MARKER,)),
+            _like("marker_poisoned", (K.PB_KIND_MARKER,)),
         ]
     return tuple(fields)
 
@@ -343,7 +328,6 @@ def csv_header(level: str = "pte") -> Tuple[str, ...]:
 
 
 FIELD_NAMES: Tuple[str, ...] = tuple(f.name for f in FIELDS)
-_BY_NAME = {f.name: f for f in FIELDS}
 CSV_HEADER: Tuple[str, ...] = ("raw", "kind") + FIELD_NAMES
 
 
