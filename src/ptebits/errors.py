@@ -58,3 +58,22 @@ class DumpFormatError(InvalidValueError):
 
 class FileError(Error, OSError):
     """A file or process that cannot be read: missing, unreadable, gone."""
+
+
+class ScenarioError(InvalidValueError):
+    """A scenario file that cannot run: bad JSON, an unknown key, a page out
+    of range, an op that cannot apply to the memory kind or registration.
+    ``step`` (1-based, None for the file's top level) and ``field`` say where;
+    ``line`` is set for JSON syntax errors."""
+
+    def __init__(self, message: str, *, step: Optional[int] = None,
+                 field: Optional[str] = None, line: Optional[int] = None):
+        super().__init__(message)
+        self.step = step
+        self.field = field
+        self.line = line
+
+
+class LiveUnavailable(UnsupportedKernelError):
+    """The live kernel runner cannot run here: not root, no userfaultfd, a
+    feature the kernel lacks, or no swap for a ``pageout`` step."""
