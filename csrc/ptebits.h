@@ -237,6 +237,52 @@
 #define PB_PM_FRAME_BITS         55
 #define PB_PM_FRAME_MASK         (PB_BIT(PB_PM_FRAME_BITS) - 1)
 
+/* PAGEMAP_SCAN (6.7+): an ioctl on a /proc/PID/pagemap fd that reports page
+ * categories by ranges (include/uapi/linux/fs.h, 6.18.35;
+ * fs/proc/task_mmu.c pagemap_page_category).  PAGEMAP_SCAN =
+ * _IOWR('f', 16, struct pm_scan_arg), with the generic ioctl encoding of
+ * include/uapi/asm-generic/ioctl.h: dir << 30 | size << 16 | type << 8 | nr.
+ * struct pm_scan_arg is twelve __u64 in this order; struct page_region is
+ * three (start, end exclusive, categories). */
+#define PB_IOC_NRSHIFT           0
+#define PB_IOC_TYPESHIFT         8
+#define PB_IOC_SIZESHIFT         16
+#define PB_IOC_DIRSHIFT          30
+#define PB_IOC_READ_WRITE        3u  /* _IOC_WRITE | _IOC_READ (_IOWR) */
+#define PB_PAGEMAP_MAGIC         0x66 /* 'f' */
+#define PB_PAGEMAP_SCAN_NR       16
+#define PB_PM_SCAN_ARG_SIZE      96  /* sizeof(struct pm_scan_arg) */
+#define PB_PAGEMAP_SCAN          ((PB_IOC_READ_WRITE << PB_IOC_DIRSHIFT) | \
+                                  (PB_PM_SCAN_ARG_SIZE << PB_IOC_SIZESHIFT) | \
+                                  (PB_PAGEMAP_MAGIC << PB_IOC_TYPESHIFT) | \
+                                  (PB_PAGEMAP_SCAN_NR << PB_IOC_NRSHIFT))
+/* struct pm_scan_arg members, as indices of its __u64 words */
+#define PB_PM_SCAN_ARG_WORD_SIZE        0
+#define PB_PM_SCAN_ARG_WORD_FLAGS       1
+#define PB_PM_SCAN_ARG_WORD_START       2
+#define PB_PM_SCAN_ARG_WORD_END         3
+#define PB_PM_SCAN_ARG_WORD_WALK_END    4   /* written by the kernel */
+#define PB_PM_SCAN_ARG_WORD_VEC         5   /* struct page_region * */
+#define PB_PM_SCAN_ARG_WORD_VEC_LEN     6
+#define PB_PM_SCAN_ARG_WORD_MAX_PAGES   7
+#define PB_PM_SCAN_ARG_WORD_INVERTED    8   /* category_inverted */
+#define PB_PM_SCAN_ARG_WORD_MASK        9   /* category_mask */
+#define PB_PM_SCAN_ARG_WORD_ANYOF       10  /* category_anyof_mask */
+#define PB_PM_SCAN_ARG_WORD_RETURN      11  /* return_mask */
+#define PB_PM_SCAN_ARG_WORDS            12
+#define PB_PAGE_REGION_WORDS            3
+/* category bits (PAGE_IS_*); GUARD since 6.15, absent in 6.12 */
+#define PB_PAGE_IS_WPALLOWED     (1u << 0) /* uffd WP_ASYNC VMA that can use markers */
+#define PB_PAGE_IS_WRITTEN       (1u << 1) /* not uffd-wp in any form */
+#define PB_PAGE_IS_FILE          (1u << 2)
+#define PB_PAGE_IS_PRESENT       (1u << 3)
+#define PB_PAGE_IS_SWAPPED       (1u << 4) /* any non-none non-present pte */
+#define PB_PAGE_IS_PFNZERO       (1u << 5) /* the shared zero page */
+#define PB_PAGE_IS_HUGE          (1u << 6)
+#define PB_PAGE_IS_SOFT_DIRTY    (1u << 7)
+#define PB_PAGE_IS_GUARD         (1u << 8)
+#define PB_PAGE_IS_COUNT         9
+
 /* Facts about the page behind a PTE that pte_to_pagemap_entry looks up. */
 #define PB_PMIN_FILE        1u  /* the folio is not anonymous */
 #define PB_PMIN_EXCLUSIVE   2u  /* mapped exactly once */

@@ -14,6 +14,7 @@ from .errors import (DumpFormatError, Error, FieldRangeError, FileError, Invalid
 from .explain import Pte
 from .dumps import open_dump, read_dump
 from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
+from .procpid import read_pagemap
 from .profiles import Profile, get_profile, host_profile, list_profiles
 
 __version__ = "0.1.0"
@@ -27,7 +28,7 @@ __all__ = [
     "pte_mkdirty", "pte_mkclean", "pte_mkyoung", "pte_mkold", "pte_mksoft_dirty",
     "pte_clear_soft_dirty", "pte_swp_mkuffd_wp", "pte_swp_clear_uffd_wp",
     "pte_swp_mksoft_dirty", "pte_swp_clear_soft_dirty", "pte_swp_mkexclusive",
-    "pte_swp_clear_exclusive", "PagemapDecoded", "decode_pagemap", "pte_to_pagemap",
+    "pte_swp_clear_exclusive", "PagemapDecoded", "decode_pagemap", "pte_to_pagemap", "read_pagemap",
     "Profile", "get_profile", "host_profile", "list_profiles",
     "Error", "InvalidTypeError", "InvalidValueError", "FieldRangeError",
     "UnknownProfileError", "UnsupportedKernelError", "DumpFormatError", "FileError",

@@ -440,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help=prof_help)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_bench)
+    from . import cli_pagemap           # it uses this module's helpers: import it here
+    cli_pagemap.register(sub, prof_help)
     return parser
 
 
