@@ -1,8 +1,12 @@
 """The only module that touches cffi: array validation, calls into the C
 core, and C status codes turned into exceptions.
 
-Everything here works on whole arrays; cffi releases the GIL for each call,
-and the C core is reentrant, so calls on separate arrays may run in threads.
+Everything here works on whole arrays; cffi releases the GIL for each call
+(every wrapper in the generated module runs the C function between
+Py_BEGIN_ALLOW_THREADS and Py_END_ALLOW_THREADS), and the C core is
+reentrant (no mutable static state: its statics are const tables), so calls
+on separate arrays may run in threads, and the array loops split one call
+into chunks over threads (_parallel).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _parallel
 from ._native import ffi, lib
 from .errors import FieldRangeError, InvalidTypeError, InvalidValueError
 
@@ -197,16 +202,41 @@ def _wptr(ctype: str, arr: np.ndarray) -> Any:
 
 # ------------------------------------------------------------------ codec
 
-def classify(handle: Any, raw: np.ndarray, out: np.ndarray) -> None:
-    lib.pb_classify_array(handle, _ptr("uint64_t *", raw), raw.size, _wptr("uint8_t *", out))
+# The array calls below go through _parallel.run: ``threads`` is None
+# (automatic) or a count the public function checked with
+# _parallel.check_threads; each chunk gets a (start, stop) range of the
+# flattened arrays and makes one C call on it.
+
+def _flat(arr: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """A 1-d view of a C-contiguous array (None stays None)."""
+    return None if arr is None else arr.reshape(-1)
 
 
-def decode(handle: Any, raw: np.ndarray, cols: Sequence[np.ndarray]) -> None:
-    kind, pfn, flags, swp_type, swp_offset, aux = cols
-    lib.pb_decode_array(handle, _ptr("uint64_t *", raw), raw.size,
-                        _wptr("uint8_t *", kind), _wptr("uint64_t *", pfn),
-                        _wptr("uint64_t *", flags), _wptr("uint8_t *", swp_type),
-                        _wptr("uint64_t *", swp_offset), _wptr("uint16_t *", aux))
+def _first_failure(statuses: Sequence[int]) -> int:
+    return next((s for s in statuses if s != lib.PB_OK), lib.PB_OK)
+
+
+def classify(handle: Any, raw: np.ndarray, out: np.ndarray,
+             threads: Optional[int] = None) -> None:
+    src, dst = _flat(raw), _flat(out)
+
+    def chunk(a: int, b: int) -> None:
+        lib.pb_classify_array(handle, _ptr("uint64_t *", src[a:b]), b - a,
+                              _wptr("uint8_t *", dst[a:b]))
+    _parallel.run(raw.size, threads, "classify", chunk)
+
+
+def decode(handle: Any, raw: np.ndarray, cols: Sequence[np.ndarray],
+           threads: Optional[int] = None) -> None:
+    src = _flat(raw)
+    kind, pfn, flags, swp_type, swp_offset, aux = [_flat(c) for c in cols]
+
+    def chunk(a: int, b: int) -> None:
+        lib.pb_decode_array(handle, _ptr("uint64_t *", src[a:b]), b - a,
+                            _wptr("uint8_t *", kind[a:b]), _wptr("uint64_t *", pfn[a:b]),
+                            _wptr("uint64_t *", flags[a:b]), _wptr("uint8_t *", swp_type[a:b]),
+                            _wptr("uint64_t *", swp_offset[a:b]), _wptr("uint16_t *", aux[a:b]))
+    _parallel.run(raw.size, threads, "decode", chunk)
 
 
 def encode(handle: Any, kind: int, a: Optional[np.ndarray], b: Optional[np.ndarray],
@@ -228,33 +258,55 @@ def pte_op(handle: Any, op: int, raw: np.ndarray, arg: Optional[np.ndarray],
 
 
 def pte_to_pagemap(handle: Any, raw: np.ndarray, facts: Optional[np.ndarray],
-                   out: np.ndarray) -> None:
-    lib.pb_pte_to_pagemap_array(handle, _ptr("uint64_t *", raw), raw.size,
-                                _ptr("uint8_t *", facts), _wptr("uint64_t *", out))
+                   out: np.ndarray, threads: Optional[int] = None) -> None:
+    src, fct, dst = _flat(raw), _flat(facts), _flat(out)
+
+    def chunk(a: int, b: int) -> None:
+        lib.pb_pte_to_pagemap_array(handle, _ptr("uint64_t *", src[a:b]), b - a,
+                                    _ptr("uint8_t *", None if fct is None else fct[a:b]),
+                                    _wptr("uint64_t *", dst[a:b]))
+    _parallel.run(raw.size, threads, "pte_to_pagemap", chunk)
 
 
-def decode_pagemap(handle: Any, pm: np.ndarray, cols: Sequence[np.ndarray]) -> None:
-    kind, pfn, pm_flags, swp_type, swp_offset, aux = cols
-    lib.pb_pagemap_decode_array(handle, _ptr("uint64_t *", pm), pm.size,
-                                _wptr("uint8_t *", kind), _wptr("uint64_t *", pfn),
-                                _wptr("uint16_t *", pm_flags), _wptr("uint8_t *", swp_type),
-                                _wptr("uint64_t *", swp_offset), _wptr("uint16_t *", aux))
+def decode_pagemap(handle: Any, pm: np.ndarray, cols: Sequence[np.ndarray],
+                   threads: Optional[int] = None) -> None:
+    src = _flat(pm)
+    kind, pfn, pm_flags, swp_type, swp_offset, aux = [_flat(c) for c in cols]
+
+    def chunk(a: int, b: int) -> None:
+        lib.pb_pagemap_decode_array(
+            handle, _ptr("uint64_t *", src[a:b]), b - a,
+            _wptr("uint8_t *", kind[a:b]), _wptr("uint64_t *", pfn[a:b]),
+            _wptr("uint16_t *", pm_flags[a:b]), _wptr("uint8_t *", swp_type[a:b]),
+            _wptr("uint64_t *", swp_offset[a:b]), _wptr("uint16_t *", aux[a:b]))
+    _parallel.run(pm.size, threads, "decode_pagemap", chunk)
 
 
 # ------------------------------------------------------ upper levels
 
-def classify_level(handle: Any, level: int, raw: np.ndarray, out: np.ndarray) -> int:
-    return int(lib.pb_classify_level_array(handle, level, _ptr("uint64_t *", raw), raw.size,
-                                           _wptr("uint8_t *", out)))
+def classify_level(handle: Any, level: int, raw: np.ndarray, out: np.ndarray,
+                   threads: Optional[int] = None) -> int:
+    src, dst = _flat(raw), _flat(out)
+
+    def chunk(a: int, b: int) -> int:
+        return int(lib.pb_classify_level_array(handle, level, _ptr("uint64_t *", src[a:b]),
+                                               b - a, _wptr("uint8_t *", dst[a:b])))
+    return _first_failure(_parallel.run(raw.size, threads, "classify_level", chunk))
 
 
-def decode_level(handle: Any, level: int, raw: np.ndarray, cols: Sequence[np.ndarray]) -> int:
-    kind, pfn, flags, swp_type, swp_offset, aux = cols
-    return int(lib.pb_decode_level_array(
-        handle, level, _ptr("uint64_t *", raw), raw.size,
-        _wptr("uint8_t *", kind), _wptr("uint64_t *", pfn), _wptr("uint64_t *", flags),
-        _wptr("uint8_t *", swp_type), _wptr("uint64_t *", swp_offset),
-        _wptr("uint16_t *", aux)))
+def decode_level(handle: Any, level: int, raw: np.ndarray, cols: Sequence[np.ndarray],
+                 threads: Optional[int] = None) -> int:
+    src = _flat(raw)
+    kind, pfn, flags, swp_type, swp_offset, aux = [_flat(c) for c in cols]
+
+    def chunk(a: int, b: int) -> int:
+        return int(lib.pb_decode_level_array(
+            handle, level, _ptr("uint64_t *", src[a:b]), b - a,
+            _wptr("uint8_t *", kind[a:b]), _wptr("uint64_t *", pfn[a:b]),
+            _wptr("uint64_t *", flags[a:b]), _wptr("uint8_t *", swp_type[a:b]),
+            _wptr("uint64_t *", swp_offset[a:b]), _wptr("uint16_t *", aux[a:b])))
+    # an unknown level fails alike in every chunk: any one status tells
+    return _first_failure(_parallel.run(raw.size, threads, "decode_level", chunk))
 
 
 def encode_level(handle: Any, level: int, kind: int, a: Optional[np.ndarray],
@@ -266,3 +318,141 @@ def encode_level(handle: Any, level: int, kind: int, a: Optional[np.ndarray],
                                        _ptr("uint64_t *", b), _ptr("uint16_t *", aux),
                                        _wptr("uint64_t *", out), err)
     return status, int(err[0])
+
+
+# ------------------------------------------------------------ fault model
+
+def handler_names() -> Tuple[str, ...]:
+    return tuple(ffi.string(lib.pb_handler_name(h)).decode() for h in range(lib.PB_H_COUNT))
+
+
+def outcome_names() -> Tuple[str, ...]:
+    return tuple(ffi.string(lib.pb_outcome_name(o)).decode() for o in range(lib.PB_O_COUNT))
+
+
+def vma_page_prot(handle: Any, flags: int) -> int:
+    return int(lib.pb_vma_page_prot(handle, flags))
+
+
+class NativeMM:
+    """A C ``pb_mm``: the address space's arrays as the fault model sees
+    them.  The arrays stay owned by the caller, who must call
+    :meth:`set_layout` again whenever a VMA or a page cache array changes."""
+
+    def __init__(self, handle: Any, pte: np.ndarray, *, next_pfn: int, zero_pfn: int,
+                 fault_around_pages: int, ptrs_per_pte: int, swap_type: int):
+        self._handle = handle
+        self._pte = pte
+        self._mm = ffi.new("pb_mm *")
+        self._mm.pte = _wptr("uint64_t *", pte)
+        self._mm.npages = pte.size
+        self._mm.next_pfn = next_pfn
+        self._mm.next_slot = 1            # slot 0 holds the swap header
+        self._mm.zero_pfn = zero_pfn
+        self._mm.fault_around_pages = fault_around_pages
+        self._mm.ptrs_per_pte = ptrs_per_pte
+        self._mm.swap_type = swap_type
+        self._keep: list = []
+        self.set_layout([], [])
+
+    @property
+    def next_pfn(self) -> int:
+        return int(self._mm.next_pfn)
+
+    @property
+    def next_slot(self) -> int:
+        return int(self._mm.next_slot)
+
+    def set_layout(self, vmas: Sequence[Tuple[int, int, int, int, int, int]],
+                   objects: Sequence[Tuple[np.ndarray, int]]) -> None:
+        """vmas: (start, end, pgoff, prot, flags, object) sorted by start;
+        objects: (page cache array, size in pages)."""
+        cv = ffi.new("pb_vma[]", max(1, len(vmas)))
+        for i, (start, end, pgoff, prot, flags, obj) in enumerate(vmas):
+            cv[i].start, cv[i].end, cv[i].pgoff = start, end, pgoff
+            cv[i].prot, cv[i].flags, cv[i].object = prot, flags, obj
+        co = ffi.new("pb_object[]", max(1, len(objects)))
+        keep: list = [cv, co]
+        for i, (cache, size) in enumerate(objects):
+            buf = _wptr("uint64_t *", cache)
+            keep.append(buf)
+            co[i].cache, co[i].capacity, co[i].size = buf, cache.size, size
+        self._mm.vmas, self._mm.nvmas = cv, len(vmas)
+        self._mm.objects, self._mm.nobjects = co, len(objects)
+        self._keep = keep
+
+    def _check(self, status: int, what: str) -> None:
+        if status != lib.PB_OK:
+            raise InvalidValueError("%s: %s" % (what, strerror(status)))
+
+    def range_op(self, name: str, first: int, count: int, arg: int = 0) -> None:
+        h, mm = self._handle, self._mm
+        if name == "writeprotect":
+            status = lib.pb_mm_writeprotect(h, mm, first, count, arg)
+        elif name == "zap":
+            status = lib.pb_mm_zap(h, mm, first, count, arg)
+        elif name == "swap_out":
+            status = lib.pb_mm_swap_out(h, mm, first, count)
+        elif name == "change_prot":
+            status = lib.pb_mm_change_prot(h, mm, first, count)
+        elif name == "numa_hint":
+            status = lib.pb_mm_numa_hint(h, mm, first, count)
+        else:
+            raise ValueError(name)
+        self._check(status, "%s of pages %d-%d" % (name, first, first + count - 1))
+
+    def uffd_fill(self, name: str, page: int, wp: bool) -> int:
+        fn = lib.pb_mm_uffd_copy if name == "copy" else lib.pb_mm_uffd_continue
+        return int(fn(self._handle, self._mm, page, int(wp)))
+
+    def pagemap(self, first: int, count: int) -> np.ndarray:
+        out = np.zeros(count, dtype=U64)
+        lib.pb_mm_pagemap(self._handle, self._mm, first, count, _wptr("uint64_t *", out))
+        return out
+
+    def dispatch(self, pages: np.ndarray, access: np.ndarray, resolve: int, retry: bool,
+                 want_trace: bool) -> Dict[str, Any]:
+        """Run the C dispatch loop; message arrays grow when it says full."""
+        n = pages.size
+        res: Dict[str, Any] = {k: np.zeros(n, dtype=np.uint8)
+                               for k in ("handler", "last", "outcome", "passes")}
+        res["trace"] = np.zeros(n, dtype=U64) if want_trace else None
+        cap = max(4 * lib.PB_MAX_PASSES, n // 16)
+        msgs = {"fault": np.zeros(cap, U64), "page": np.zeros(cap, U64),
+                "kind": np.zeros(cap, np.uint8)}
+        out = ffi.new("pb_fault_out *")
+        keep = [_wptr("uint8_t *", res[k]) for k in ("handler", "last", "outcome", "passes")]
+        out.handler, out.last, out.outcome, out.passes = keep
+        out.trace = ffi.NULL if res["trace"] is None else _wptr("uint64_t *", res["trace"])
+
+        def point_messages() -> None:
+            out.msg_fault = _wptr("uint64_t *", msgs["fault"])
+            out.msg_page = _wptr("uint64_t *", msgs["page"])
+            out.msg_kind = _wptr("uint8_t *", msgs["kind"])
+            out.msg_cap = msgs["kind"].size
+        point_messages()
+        done = ffi.new("size_t *")
+        pages_p, access_p = _ptr("uint64_t *", pages), _ptr("uint8_t *", access)
+        start = 0
+        while True:
+            status = lib.pb_dispatch(self._handle, self._mm, pages_p, access_p, n, start,
+                                     resolve, int(retry), out, done)
+            if status == lib.PB_E_FULL:
+                for k, arr in msgs.items():
+                    bigger = np.zeros(arr.size * 2, dtype=arr.dtype)
+                    bigger[:out.msg_n] = arr[:out.msg_n]
+                    msgs[k] = bigger
+                point_messages()
+                start = int(done[0])
+                continue
+            if status != lib.PB_OK:
+                bad = int(done[0])
+                raise InvalidValueError("fault %d (page %d, access %d): %s"
+                                        % (bad, int(pages[bad]), int(access[bad]),
+                                           strerror(status)))
+            break
+        m = int(out.msg_n)
+        res["messages"] = {k: arr[:m].copy() for k, arr in msgs.items()}
+        res["counts"] = np.frombuffer(ffi.buffer(out.counts), dtype=U64).copy()
+        res["outcomes"] = np.frombuffer(ffi.buffer(out.outcomes), dtype=U64).copy()
+        return res

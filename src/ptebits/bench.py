@@ -19,12 +19,13 @@ import numpy as np
 
 from . import __version__
 from ._core import lib
+from ._parallel import available_cpus, check_threads
 from .codec import Decoded, classify, decode, encode_marker, encode_migration, \
     encode_present, encode_swap
 from .profiles import Profile, get_profile
 
 __all__ = ["MIX", "make_page_table", "numpy_decode_baseline", "python_decode_baseline",
-           "run_codec_bench", "TARGETS"]
+           "run_codec_bench", "scaling_counts", "TARGETS"]
 
 #: The synthetic workload: share of entries per kind, laid out in runs (a
 #: process's page tables: mapped stretches, holes, swapped-out ranges).
@@ -238,12 +239,26 @@ def _timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
+def scaling_counts(max_threads: Optional[int] = None) -> List[int]:
+    """The thread counts the scaling part times: 2 up to ``max_threads``
+    (default: the CPUs this process may use); empty on one CPU."""
+    top = available_cpus() if max_threads is None else check_threads(max_threads)
+    return list(range(2, (top or 1) + 1))
+
+
 def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
                     seed: int = DEFAULT_SEED, profile: Any = None,
-                    python_sample: int = 100_000,
+                    python_sample: int = 100_000, max_threads: Optional[int] = None,
                     progress: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
-    """Run the codec benchmark; returns the figures (see README for the keys)."""
+    """Run the codec benchmark; returns the figures (see README for the keys).
+
+    decode and classify are timed with one thread (``threads=1``, the
+    figures compared with the baselines) and, for thread scaling, with 2 up
+    to ``max_threads`` threads (default: the CPUs this process may use), all
+    interleaved in the same repeats.
+    """
     say = progress or (lambda msg: None)
+    counts = scaling_counts(max_threads)
     prof = get_profile(profile)
     say("building a %d-entry page table (seed %d)" % (entries, seed))
     raw = make_page_table(entries, seed=seed, profile=prof)
@@ -253,7 +268,7 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
     kinds = np.empty(raw.shape, dtype=np.uint8)
 
     say("checking the C columns against the numpy baseline")
-    decode(raw, profile=prof, out=dec)
+    decode(raw, profile=prof, out=dec, threads=1)
     ref = numpy_decode_baseline(raw, prof)
     mismatched = [name for name, col in ref.items()
                   if not np.array_equal(col, getattr(dec, name))]
@@ -264,19 +279,48 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
     python_ok = all(np.array_equal(py_cols[:, i], getattr(dec, name)[:sample_n].astype(np.uint64))
                     for i, name in enumerate(("kind", "pfn", "flags", "swp_type", "swp_offset")))
 
+    # every thread count must give the one-thread columns, bit for bit
+    dec_n = Decoded.empty(prof, raw.shape)
+    kinds_n = np.empty(raw.shape, dtype=np.uint8)
+    classify(raw, profile=prof, out=kinds, threads=1)
+    threads_differ = []
+    for n in counts:
+        decode(raw, profile=prof, out=dec_n, threads=n)
+        classify(raw, profile=prof, out=kinds_n, threads=n)
+        if not (all(np.array_equal(col, getattr(dec_n, name))
+                    for name, col in dec.columns().items())
+                and np.array_equal(kinds, kinds_n)):
+            threads_differ.append(n)
+
     # warm every buffer once, then interleave the repeats
     np.copyto(copy_dst, raw)
-    classify(raw, profile=prof, out=kinds)
     times: Dict[str, List[float]] = {"copy": [], "decode": [], "classify": [], "numpy_decode": []}
+    # thread scaling: seconds per thread count (str, as JSON keys are)
+    ttimes: Dict[str, Dict[str, List[float]]] = {
+        job: {str(n): [] for n in counts} for job in ("decode", "classify")}
     for r in range(repeats):
         say("repeat %d/%d" % (r + 1, repeats))
         times["copy"].append(_timed(lambda: np.copyto(copy_dst, raw)))
-        times["decode"].append(_timed(lambda: decode(raw, profile=prof, out=dec)))
-        times["classify"].append(_timed(lambda: classify(raw, profile=prof, out=kinds)))
+        times["decode"].append(_timed(lambda: decode(raw, profile=prof, out=dec, threads=1)))
+        times["classify"].append(_timed(lambda: classify(raw, profile=prof, out=kinds,
+                                                         threads=1)))
+        for n in counts:
+            ttimes["decode"][str(n)].append(
+                _timed(lambda: decode(raw, profile=prof, out=dec_n, threads=n)))
+            ttimes["classify"][str(n)].append(
+                _timed(lambda: classify(raw, profile=prof, out=kinds_n, threads=n)))
         times["numpy_decode"].append(_timed(lambda: numpy_decode_baseline(raw, prof)))
     py_times = [_timed(lambda: python_decode_baseline(sample, prof)) for _ in range(3)]
 
     med = {k: statistics.median(v) for k, v in times.items()}
+    # time with n threads over time with one (median_s["decode"]), both
+    # medians of the same interleaved repeats
+    tmed = {job: {n: statistics.median(v) for n, v in per.items()}
+            for job, per in ttimes.items()}
+    scaling = {"cpus": available_cpus(), "threads": counts,
+               "ratio_to_1_thread": {job: {n: t / med[job] for n, t in per.items()}
+                                     for job, per in tmed.items()},
+               "median_s": tmed, "all_s": ttimes}
     py_rate = sample_n / statistics.median(py_times) if sample_n else 0.0
     rate = {k: entries / t if t else float("inf") for k, t in med.items()}
     ratios = {
@@ -299,6 +343,7 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
         "seed": seed,
         "repeats": repeats,
         "threads": 1,
+        "thread_scaling": scaling,
         "mix": dict(MIX),
         "counts": dec.counts(),
         "python_sample": sample_n,
@@ -313,7 +358,9 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
         "targets_met": met,
         "checks": {"numpy_columns_identical": not mismatched,
                    "numpy_mismatched_columns": mismatched,
-                   "python_sample_identical": python_ok},
+                   "python_sample_identical": python_ok,
+                   "threaded_columns_identical": not threads_differ,
+                   "threads_mismatched": threads_differ},
         "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                     "numpy": np.__version__, "platform": platform.platform()},
     }
@@ -325,7 +372,7 @@ def format_report(res: Dict[str, Any]) -> str:
     ok = lambda b: "ok" if b else "MISSED"  # noqa: E731
     lines = [
         "ptebits %s codec benchmark: %d entries (%.0f MiB), profile %s, seed %d, "
-        "median of %d interleaved repeats, 1 thread" % (
+        "median of %d interleaved repeats, 1 thread unless said" % (
             res["ptebits_version"], res["entries"], res["entries"] * 8 / 2**20, res["profile"],
             res["seed"], res["repeats"]),
         "  mix: " + ", ".join("%s %d" % kv for kv in res["counts"].items() if kv[1]),
@@ -357,4 +404,24 @@ def format_report(res: Dict[str, Any]) -> str:
             "NO (%s)" % ", ".join(res["checks"]["numpy_mismatched_columns"]),
             "yes" if res["checks"]["python_sample_identical"] else "NO"),
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + _scaling_lines(res))
+
+
+def _scaling_lines(res: Dict[str, Any]) -> List[str]:
+    """The thread-scaling part of the report."""
+    sc, m = res["thread_scaling"], res["median_s"]
+    tm, ratio = sc["median_s"], sc["ratio_to_1_thread"]
+    if not sc["threads"]:
+        return ["", "  thread scaling: one CPU available to this process, nothing to compare"]
+    lines = ["", "  thread scaling on %d CPU%s (time with N threads / time with 1 thread, "
+             "same run; < 1 is faster):" % (sc["cpus"], "" if sc["cpus"] == 1 else "s"),
+             "  %-10s %12s %12s" % ("threads", "decode", "classify"),
+             "  %-10d %9.1fms %9.1fms" % (1, m["decode"] * 1e3, m["classify"] * 1e3)]
+    for n in sc["threads"]:
+        lines.append("  %-10d %9.1fms %9.1fms   decode %.2fx, classify %.2fx" % (
+            n, tm["decode"][str(n)] * 1e3, tm["classify"][str(n)] * 1e3,
+            ratio["decode"][str(n)], ratio["classify"][str(n)]))
+    lines.append("  check: every thread count gives the one-thread columns: %s" % (
+        "yes" if res["checks"]["threaded_columns_identical"] else
+        "NO (threads %s)" % ", ".join(map(str, res["checks"]["threads_mismatched"]))))
+    return lines

@@ -319,16 +319,20 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     from .bench import format_report, run_codec_bench
     progress = None if args.json or args.quiet else (
         lambda msg: print("ptebits bench: " + msg, file=sys.stderr))
+    if args.max_threads is not None and args.max_threads < 1:
+        raise UsageError("--max-threads must be at least 1 (1 skips the thread scaling)")
     res = run_codec_bench(args.entries, repeats=args.repeats, seed=args.seed,
-                          profile=args.profile, progress=progress)
+                          profile=args.profile, max_threads=args.max_threads,
+                          progress=progress)
     if args.json:
         out.write(json.dumps(res, indent=2, sort_keys=False) + "\n")
     else:
         out.write(format_report(res) + "\n")
     checks = res["checks"]
-    ok = checks["numpy_columns_identical"] and checks["python_sample_identical"]
+    ok = checks["numpy_columns_identical"] and checks["python_sample_identical"] and \
+        checks["threaded_columns_identical"]
     if not ok:
-        print("ptebits bench: the baselines disagree with the C core", file=sys.stderr)
+        print("ptebits bench: the baselines or the threaded runs disagree with the C core", file=sys.stderr)
     return EXIT_OK if ok else EXIT_CHECK
 
 
@@ -438,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interleaved repeats; the median is reported (default 7)")
     p.add_argument("--seed", type=int, default=20211027)
     p.add_argument("--profile", help=prof_help)
+    p.add_argument("--max-threads", type=int, metavar="N",
+                   help="thread scaling: time decode and classify with 2..N threads "
+                        "(default: the CPUs this process may use)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_bench)
     from . import cli_pagemap           # it uses this module's helpers: import it here

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _core
 from ._core import lib
+from ._parallel import check_threads
 from .errors import FieldRangeError, InvalidTypeError, InvalidValueError
 from .profiles import Profile, get_profile
 
@@ -176,13 +177,15 @@ def _check_status(status: int, lv: int) -> None:
 
 
 def classify(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
-             out: Optional[np.ndarray] = None) -> np.ndarray:
+             out: Optional[np.ndarray] = None, threads: Optional[int] = None) -> np.ndarray:
     """The :class:`Kind` of every entry, as a uint8 array of raw's shape.
 
     ``level`` is the page-table level the entries come from: "pte"
     (default), "pmd", "pud", "p4d" or "pgd".  ``out=`` reuses a uint8 array
-    of the same shape (e.g. an earlier result).
+    of the same shape (e.g. an earlier result).  ``threads``: see
+    :func:`decode`.
     """
+    threads = check_threads(threads)
     prof = _profile(profile)
     lv = _level(level)
     arr = _raw_input(raw)
@@ -191,14 +194,14 @@ def classify(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
     else:
         _core.check_out(out, "kind", np.uint8, arr.shape)
     if lv == lib.PB_LEVEL_PTE:
-        _core.classify(prof.handle, arr, out)
+        _core.classify(prof.handle, arr, out, threads)
     else:
-        _check_status(_core.classify_level(prof.handle, lv, arr, out), lv)
+        _check_status(_core.classify_level(prof.handle, lv, arr, out, threads), lv)
     return out
 
 
 def decode(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
-           out: Optional[Decoded] = None) -> Decoded:
+           out: Optional[Decoded] = None, threads: Optional[int] = None) -> Decoded:
     """Decode every entry of a uint64 array (any shape, C-contiguous, native
     byte order; read-only arrays are fine: nothing is copied).
 
@@ -206,7 +209,14 @@ def decode(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
     (default), "pmd", "pud", "p4d" or "pgd" (README "Levels").  ``out=``
     reuses the columns of an earlier :class:`Decoded` of the same shape, so
     repeated decodes allocate nothing.
+
+    ``threads``: None (default) splits a large input over the CPUs this
+    process may use (``os.sched_getaffinity``), in contiguous chunks, when
+    it is large enough to pay off (``ptebits._parallel.MIN_ENTRIES_PER_THREAD``);
+    ``threads=1`` decodes in the calling thread; ``threads=k`` uses up to k
+    threads.  The result is the same, bit for bit, whatever the count.
     """
+    threads = check_threads(threads)
     prof = _profile(profile)
     lv = _level(level)
     arr = _raw_input(raw)
@@ -219,9 +229,9 @@ def decode(raw: Any, *, profile: ProfileLike = None, level: str = "pte",
         cols = [_core.check_out(getattr(out, name), name, dt, arr.shape)
                 for name, dt in _COLUMNS]
     if lv == lib.PB_LEVEL_PTE:
-        _core.decode(prof.handle, arr, cols)     # the fast path, unchanged
+        _core.decode(prof.handle, arr, cols, threads)     # the fast path, unchanged
     else:
-        _check_status(_core.decode_level(prof.handle, lv, arr, cols), lv)
+        _check_status(_core.decode_level(prof.handle, lv, arr, cols, threads), lv)
     if out is not None:
         out.profile, out.raw, out.level = prof, arr, LEVELS[lv]
         return out

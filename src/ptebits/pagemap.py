@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _core
 from ._core import lib
+from ._parallel import check_threads
 from .codec import Kind, ProfileLike, _profile, _raw_input
 from .errors import FieldRangeError, InvalidTypeError
 
@@ -62,24 +63,29 @@ class PagemapDecoded:
         return {str(Kind(k)): int(hist[k]) for k in range(lib.PB_KIND_COUNT)}
 
 
-def decode_pagemap(words: Any, *, profile: ProfileLike = None) -> PagemapDecoded:
-    """Decode /proc/PID/pagemap words (uint64 array) under a profile."""
+def decode_pagemap(words: Any, *, profile: ProfileLike = None,
+                   threads: Optional[int] = None) -> PagemapDecoded:
+    """Decode /proc/PID/pagemap words (uint64 array) under a profile.
+    ``threads`` as for :func:`ptebits.decode` (the result never depends on it)."""
+    threads = check_threads(threads)
     prof = _profile(profile)
     arr = _raw_input(words, "words")
-    cols = [np.empty(arr.shape, dtype=dt) for _, dt in _COLUMNS]
-    _core.decode_pagemap(prof.handle, arr, cols)
+    cols = [_core.empty_aligned(arr.shape, dt) for _, dt in _COLUMNS]
+    _core.decode_pagemap(prof.handle, arr, cols, threads)
     return PagemapDecoded(prof, arr, cols)
 
 
 def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
                    show_pfn: bool = True, vma_soft_dirty: bool = False,
-                   profile: ProfileLike = None) -> Any:
+                   profile: ProfileLike = None, threads: Optional[int] = None) -> Any:
     """The pagemap word the kernel reports for each PTE.
 
     ``file`` (the page is not anonymous) and ``exclusive`` (mapped once) are
     facts about the page behind the entry, scalars or arrays; ``show_pfn``
     is whether the reader had CAP_SYS_ADMIN (else frames read as 0).
+    ``threads`` as for :func:`ptebits.decode` (the result never depends on it).
     """
+    threads = check_threads(threads)
     prof = _profile(profile)
     if vma_soft_dirty and not prof.mask("soft_dirty"):
         raise FieldRangeError("pte_to_pagemap: vma_soft_dirty=True cannot happen under %s: "
@@ -99,8 +105,8 @@ def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
     except ValueError:
         raise InvalidTypeError("file/exclusive must be scalars or broadcast to raw's shape %s"
                                % (arr.shape,)) from None
-    out = np.empty(flat.shape, dtype=np.uint64)
-    _core.pte_to_pagemap(prof.handle, flat, facts8, out)
+    out = _core.empty_aligned(flat.shape, np.uint64)
+    _core.pte_to_pagemap(prof.handle, flat, facts8, out, threads)
     return int(out[0]) if scalar else out.reshape(arr.shape)
 
 
