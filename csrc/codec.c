@@ -57,6 +57,9 @@ const char *pb_strerror(int status)
         "unknown operation",
         "the PFN of a huge leaf must be aligned to its page size",
         "the page-table level has no such kind of entry, or no such level",
+        "an output array is full",
+        "no VMA there, or the operation does not apply to the VMA",
+        "page out of range",
     };
     if (status < 0 || status >= PB_E_COUNT)
         return "unknown status";

@@ -375,7 +375,10 @@
 #define PB_E_OP               13  /* unknown operation */
 #define PB_E_ALIGN            14  /* huge-leaf PFN not aligned to the page size */
 #define PB_E_LEVEL            15  /* the level has no such entry (or no such level) */
-#define PB_E_COUNT            16
+#define PB_E_FULL             16  /* an output array is full: grow it, go on */
+#define PB_E_VMA              17  /* no VMA, or the operation does not apply to it */
+#define PB_E_RANGE            18  /* page or object page out of range */
+#define PB_E_COUNT            19
 
 /* PTE helpers (arch/x86/include/asm/pgtable.h of each kernel). */
 #define PB_OP_WRPROTECT         0
@@ -396,6 +399,102 @@
 #define PB_OP_SWP_CLEAR_EXCLUSIVE 15
 #define PB_OP_MODIFY            16  /* pte_modify(pte, arg) */
 #define PB_OP_COUNT             17
+
+
+/* ------------------------------------------------------------------------
+ * The fault model (fault.c): handle_pte_fault over arrays.
+ *
+ * Handlers are named after the kernel functions that decide what a fault
+ * does (mm/memory.c, mm/shmem.c, fs/userfaultfd.c of each profile's
+ * kernel).  A fault's "handler" is the most specific function it reached;
+ * its "trace" is the set of all functions on its path, one bit per code.
+ * ------------------------------------------------------------------------ */
+#define PB_H_NONE                       0   /* not dispatched */
+#define PB_H_HANDLE_PTE_FAULT           1   /* trace only: every fault */
+#define PB_H_DO_PTE_MISSING             2   /* trace only (6.18 name) */
+#define PB_H_DO_ANONYMOUS_PAGE          3
+#define PB_H_DO_FAULT                   4   /* trace only */
+#define PB_H_DO_READ_FAULT              5   /* read, one page */
+#define PB_H_DO_FAULT_AROUND            6   /* do_read_fault mapped the page by fault-around */
+#define PB_H_DO_COW_FAULT               7
+#define PB_H_DO_SHARED_FAULT            8
+#define PB_H_DO_SWAP_PTE                9   /* trace only (v2) */
+#define PB_H_UFFD_WP_HANDLE_SPECIAL     10  /* v2: special PTE in a uffd-wp file VMA */
+#define PB_H_UFFD_WP_CLEAR_SPECIAL      11  /* v2: leftover special PTE cleared */
+#define PB_H_DO_SWAP_PAGE               12  /* swap-in of an anonymous page */
+#define PB_H_MIGRATION_ENTRY_WAIT       13
+#define PB_H_DEVICE_PRIVATE             14  /* pgmap->ops->migrate_to_ram */
+#define PB_H_DEVICE_EXCLUSIVE           15  /* remove_device_exclusive_entry */
+#define PB_H_SWAP_HWPOISON              16  /* do_swap_page: hwpoison entry */
+#define PB_H_SWAP_BAD                   17  /* do_swap_page: print_bad_pte */
+#define PB_H_HANDLE_PTE_MARKER          18  /* poisoned, guard or bad marker */
+#define PB_H_PTE_MARKER_HANDLE_UFFD_WP  19  /* 6.18: uffd-wp marker in a uffd-wp VMA */
+#define PB_H_PTE_MARKER_CLEAR           20  /* 6.18: leftover marker cleared */
+#define PB_H_DO_NUMA_PAGE               21
+#define PB_H_DO_WP_PAGE                 22  /* trace only */
+#define PB_H_WP_PAGE_REUSE              23  /* do_wp_page: reuse (anon exclusive, shared) */
+#define PB_H_WP_PAGE_COPY               24  /* do_wp_page: copy (zero page, private file page) */
+#define PB_H_WP_ASYNC                   25  /* trace only: do_wp_page cleared uffd-wp itself */
+#define PB_H_USERFAULT_WP               26  /* handle_userfault(VM_UFFD_WP) */
+#define PB_H_USERFAULT_MISSING          27  /* handle_userfault(VM_UFFD_MISSING) */
+#define PB_H_USERFAULT_MINOR            28  /* handle_userfault(VM_UFFD_MINOR) */
+#define PB_H_SPURIOUS                   29  /* pte_same, nothing to change */
+#define PB_H_SET_ACCESS_FLAGS           30  /* young / dirty update */
+#define PB_H_ACCESS_ERROR               31  /* arch fault: VMA forbids the access */
+#define PB_H_SIGBUS                     32  /* beyond EOF, or no page for the fault */
+#define PB_H_SHMEM_SWAPIN               33  /* trace only: shmem page read back from swap */
+#define PB_H_COUNT                      34
+
+/* What a pass of the fault returns to the CPU. */
+#define PB_O_DONE      0  /* the access completes */
+#define PB_O_REFAULT   1  /* returns 0 and the access faults again */
+#define PB_O_WAIT      2  /* waiting on user space (a userfaultfd message) */
+#define PB_O_RETRY     3  /* waiting on the kernel (migration, device) */
+#define PB_O_SIGSEGV   4
+#define PB_O_SIGBUS    5
+#define PB_O_HWPOISON  6  /* VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR */
+#define PB_O_COUNT     7
+#define PB_MAX_PASSES  8  /* a fault that needs more passes is a model bug */
+
+#define PB_ACCESS_READ   0
+#define PB_ACCESS_WRITE  1
+#define PB_ACCESS_EXEC   2
+
+/* userfaultfd messages: kind in the low bits, the write flag above */
+#define PB_MSG_WP        0
+#define PB_MSG_MISSING   1
+#define PB_MSG_MINOR     2
+#define PB_MSG_WRITE     4
+
+/* A VMA: vm_flags the model needs, and the userfaultfd context's features */
+#define PB_VMA_ANON          (1u << 0)   /* vma_is_anonymous(): no vm_ops */
+#define PB_VMA_SHARED        (1u << 1)   /* VM_SHARED */
+#define PB_VMA_READ          (1u << 2)   /* VM_READ */
+#define PB_VMA_WRITE         (1u << 3)   /* VM_WRITE */
+#define PB_VMA_EXEC          (1u << 4)   /* VM_EXEC */
+#define PB_VMA_UFFD_MISSING  (1u << 5)
+#define PB_VMA_UFFD_WP       (1u << 6)
+#define PB_VMA_UFFD_MINOR    (1u << 7)
+#define PB_VMA_UFFD_MASK     (PB_VMA_UFFD_MISSING | PB_VMA_UFFD_WP | PB_VMA_UFFD_MINOR)
+#define PB_VMA_WP_UNPOPULATED (1u << 8)  /* UFFD_FEATURE_WP_UNPOPULATED (6.4+) */
+#define PB_VMA_WP_ASYNC      (1u << 9)   /* UFFD_FEATURE_WP_ASYNC (6.7+) */
+#define PB_VMA_EVENT_REMOVE  (1u << 10)  /* UFFD_FEATURE_EVENT_REMOVE */
+
+/* Resolution policy for dispatch(resolve=): what a handler thread does */
+#define PB_RESOLVE_WP           (1u << 0)  /* WP -> UFFDIO_WRITEPROTECT off */
+#define PB_RESOLVE_MISSING      (1u << 1)  /* MISSING -> UFFDIO_COPY */
+#define PB_RESOLVE_MINOR        (1u << 2)  /* MINOR -> UFFDIO_CONTINUE */
+#define PB_RESOLVE_COPY_WP      (1u << 3)  /* ... with UFFDIO_COPY_MODE_WP */
+#define PB_RESOLVE_CONTINUE_WP  (1u << 4)  /* ... with UFFDIO_CONTINUE_MODE_WP */
+
+/* A shmem object's page cache slot: 0 = hole; a PFN; or a swap slot */
+#define PB_CACHE_SWAPPED     PB_BIT(63)
+
+/* Zap flavours */
+#define PB_ZAP_DONTNEED      0   /* MADV_DONTNEED: zap_page_range_single, no details */
+#define PB_ZAP_MAPPING       1   /* unmap_mapping_range: hole punch, MADV_REMOVE */
+#define PB_ZAP_MAPPING_COWS  2   /* ... with even_cows: truncation */
+#define PB_ZAP_MUNMAP        3   /* unmap_vmas: drops markers / special PTEs */
 
 /* cdef: begin -- ptebits_build.py hands everything from here to the end
  * marker to cffi (array sizes become [...]): declarations are typed once. */
@@ -506,6 +605,71 @@ int pb_decode_level_array(const pb_profile *p, int level, const uint64_t *raw, s
 int pb_encode_level_array(const pb_profile *p, int level, int kind, size_t n,
                           const uint64_t *pfn_or_type, const uint64_t *prot_or_offset,
                           const uint16_t *aux, uint64_t *out, size_t *err_index);
+
+
+/* ---- the fault model (fault.c) ---- */
+typedef struct pb_vma {
+    uint64_t start, end;     /* page indices [start, end) in the PTE array */
+    uint64_t pgoff;          /* object page that start maps */
+    uint64_t prot;           /* vm_page_prot */
+    uint32_t flags;          /* PB_VMA_* */
+    int32_t object;          /* index into pb_mm.objects; -1: anonymous */
+} pb_vma;
+
+typedef struct pb_object {   /* a shmem inode: its page cache and size */
+    uint64_t *cache;         /* per page: 0, a PFN, or PB_CACHE_SWAPPED|slot */
+    uint64_t capacity;       /* length of cache */
+    uint64_t size;           /* i_size in pages: EOF */
+} pb_object;
+
+typedef struct pb_mm {       /* one address space; every array is the caller's */
+    uint64_t *pte;
+    uint64_t npages;
+    const pb_vma *vmas;      /* sorted by start, not overlapping */
+    uint32_t nvmas;
+    pb_object *objects;
+    uint32_t nobjects;
+    uint64_t next_pfn;       /* the deterministic PFN allocator */
+    uint64_t next_slot;      /* the next free swap slot (offset) */
+    uint64_t zero_pfn;       /* the shared zero page */
+    uint64_t fault_around_pages;   /* fault_around_bytes / PAGE_SIZE */
+    uint64_t ptrs_per_pte;   /* fault-around stays in one page-table page */
+    uint64_t swap_type;      /* the swap device's type */
+} pb_mm;
+
+typedef struct pb_fault_out {
+    uint8_t *handler;        /* per fault: the first pass's handler */
+    uint8_t *last;           /* per fault: the last pass's handler */
+    uint8_t *outcome;        /* per fault: PB_O_* of the last pass */
+    uint8_t *passes;         /* per fault */
+    uint64_t *trace;         /* per fault, or NULL: bit h = handler h on the path */
+    uint64_t *msg_fault;     /* messages: the fault that sent it */
+    uint64_t *msg_page;
+    uint8_t *msg_kind;       /* PB_MSG_* | PB_MSG_WRITE */
+    size_t msg_cap, msg_n;
+    uint64_t counts[PB_H_COUNT];   /* passes per handler */
+    uint64_t outcomes[PB_O_COUNT]; /* faults per final outcome */
+} pb_fault_out;
+
+const char *pb_handler_name(int handler);
+const char *pb_outcome_name(int outcome);
+/* Dispatch faults start..n-1; returns PB_OK, or PB_E_FULL with *done the
+ * first fault not processed when the message arrays are full. */
+int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                const uint8_t *access, size_t n, size_t start, uint32_t resolve,
+                int retry, pb_fault_out *out, size_t *done);
+/* vm_page_prot of a VMA with these PB_VMA_* flags (write-notify included) */
+uint64_t pb_vma_page_prot(const pb_profile *p, uint32_t flags);
+/* Operations outside faults over pages [first, first+count) of one VMA. */
+int pb_mm_writeprotect(const pb_profile *p, pb_mm *mm, uint64_t first, uint64_t count, int on);
+int pb_mm_zap(const pb_profile *p, pb_mm *mm, uint64_t first, uint64_t count, int how);
+int pb_mm_swap_out(const pb_profile *p, pb_mm *mm, uint64_t first, uint64_t count);
+int pb_mm_change_prot(const pb_profile *p, pb_mm *mm, uint64_t first, uint64_t count);
+int pb_mm_numa_hint(const pb_profile *p, pb_mm *mm, uint64_t first, uint64_t count);
+int pb_mm_uffd_copy(const pb_profile *p, pb_mm *mm, uint64_t page, int wp);
+int pb_mm_uffd_continue(const pb_profile *p, pb_mm *mm, uint64_t page, int wp);
+void pb_mm_pagemap(const pb_profile *p, const pb_mm *mm, uint64_t first, uint64_t count,
+                   uint64_t *out);
 
 /* cdef: end */
 
