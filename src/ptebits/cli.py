@@ -449,6 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
     from . import cli_pagemap           # it uses this module's helpers: import it here
     cli_pagemap.register(sub, prof_help)
+    from . import cli_live
+    cli_live.register(sub, prof_help)
     return parser
 
 
