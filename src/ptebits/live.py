@@ -24,7 +24,7 @@ import sys
 import tempfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from .errors import Error, LiveUnavailable
+from .errors import Error, InvalidValueError, LiveUnavailable
 from .scenario import load_scenario
 
 __all__ = ["run_live", "host_settings", "live_available", "swap_file", "LiveRunError",
@@ -203,7 +203,8 @@ def run_live(scenario: Any, *, timeout: float = DEFAULT_TIMEOUT, profile: str = 
     if reason:
         raise LiveUnavailable(reason)
     if timeout <= 0:
-        raise LiveRunError("timeout must be positive, not %r" % timeout)
+        raise InvalidValueError("run_live: timeout must be a positive number of seconds, "
+                                "not %r" % (timeout,))
     needs_swap = any(s["op"] == "pageout" for s in scn["steps"])
     with contextlib.ExitStack() as stack:
         swap = stack.enter_context(swap_file()) if needs_swap else None
