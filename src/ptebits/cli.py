@@ -451,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_pagemap.register(sub, prof_help)
     from . import cli_live
     cli_live.register(sub, prof_help)
+    from . import cli_simulate
+    cli_simulate.register(sub, prof_help)
     return parser
 
 

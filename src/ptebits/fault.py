@@ -308,14 +308,12 @@ class AddressSpace:
                                     % (what, start, start + count - 1, len(self) - 1))
 
     def _vmas_in(self, start: int, count: int, what: str) -> List[Vma]:
-        """The VMAs covering [start, start+count), split at its ends; the
-        whole range must be mapped."""
+        """The VMAs meeting [start, start+count); the whole range must be mapped.
+        Nothing is split: only a change of VMA flags splits (_set_flags)."""
         self._check_range(start, count, what)
         end = start + count
-        self._split(start)
-        self._split(end)
-        inside = [v for v in self.vmas if start <= v.start and v.end <= end]
-        if sum(v.end - v.start for v in inside) != count:
+        inside = [v for v in self.vmas if v.start < end and start < v.end]
+        if sum(min(v.end, end) - max(v.start, start) for v in inside) != count:
             raise InvalidValueError("%s: pages %d-%d are not all mapped" % (what, start, end - 1))
         return inside
 
@@ -329,7 +327,10 @@ class AddressSpace:
     def _set_flags(self, start: int, count: int, what: str, change: Any) -> List[Vma]:
         """Split at the range's ends and give each VMA inside change(flags)."""
         out = []
-        for v in self._vmas_in(start, count, what):
+        self._vmas_in(start, count, what)
+        self._split(start)
+        self._split(start + count)
+        for v in [v for v in self.vmas if start <= v.start and v.end <= start + count]:
             nv = replace(v, flags=change(v.flags))
             self.vmas[self.vmas.index(v)] = nv
             out.append(nv)
@@ -386,7 +387,8 @@ class AddressSpace:
         changes the VMA flags and leaves stale bits for the fault path."""
         for v in self._vmas_in(start, count, "unregister"):
             if self.profile.is_6_18 and v.flags & lib.PB_VMA_UFFD_WP:
-                self._native.range_op("writeprotect", v.start, v.end - v.start, 0)
+                a, b = max(start, v.start), min(start + count, v.end)
+                self._native.range_op("writeprotect", a, b - a, 0)
         self._set_flags(start, count, "unregister",
                         lambda f: f & ~(lib.PB_VMA_UFFD_MASK | _FEATURE_MASK))
 
@@ -395,7 +397,8 @@ class AddressSpace:
         for v in self._vmas_in(start, count, "writeprotect"):
             if not v.flags & lib.PB_VMA_UFFD_WP:
                 raise InvalidValueError("writeprotect: pages %d-%d are not registered for WP "
-                                        "(the kernel returns ENOENT)" % (v.start, v.end - 1))
+                                        "(the kernel returns ENOENT)"
+                                        % (max(start, v.start), min(start + count, v.end) - 1))
         self._sync()
         self._native.range_op("writeprotect", start, count, int(bool(on)))
 
@@ -423,9 +426,12 @@ class AddressSpace:
 
     def munmap(self, start: int, count: int) -> None:
         """munmap: unmap_vmas drops markers and special PTEs, then the VMAs go."""
-        for v in self._vmas_in(start, count, "munmap"):
-            self._native.range_op("zap", v.start, v.end - v.start, lib.PB_ZAP_MUNMAP)
-            self.vmas.remove(v)
+        self._vmas_in(start, count, "munmap")
+        self._sync()
+        self._native.range_op("zap", start, count, lib.PB_ZAP_MUNMAP)
+        self._split(start)
+        self._split(start + count)
+        self.vmas = [v for v in self.vmas if not (start <= v.start and v.end <= start + count)]
         self._sync()
 
     def punch(self, object: int, offset: int, count: int) -> None:

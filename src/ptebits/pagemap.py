@@ -3,7 +3,7 @@ the kernel reports for a PTE (``pte_to_pagemap_entry``, fs/proc/task_mmu.c).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -137,3 +137,20 @@ def pagemap_row_text(row: Dict[str, Any]) -> str:
     if "swp_type" in row:
         parts.append("type=%d offset=%#x" % (row["swp_type"], row["swp_offset"]))
     return " ".join(parts)
+
+
+#: the pagemap bits a scenario result reports per page, by their result key
+SCENARIO_BITS = (("present", "present"), ("swapped", "swap"), ("file", "file"),
+                 ("exclusive", "exclusive"), ("uffd_wp", "uffd_wp"), ("guard", "guard"))
+
+
+def scenario_pages(words: np.ndarray, profile: ProfileLike = None) -> List[Dict[str, Any]]:
+    """Pagemap words as the scenario result format's pages (shared by the
+    model and the live runner): page, class (the Kind of the word), the
+    word itself, and its bits as 0/1."""
+    d = decode_pagemap(words, profile=profile)
+    cols = {key: getattr(d, attr) for key, attr in SCENARIO_BITS}
+    return [dict({"page": i, "class": str(Kind(int(d.kind[i]))),
+                  "pagemap": "0x%016x" % int(words[i])},
+                 **{k: int(v[i]) for k, v in cols.items()})
+            for i in range(len(words))]
