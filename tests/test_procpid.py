@@ -19,7 +19,6 @@ root and userfaultfd, and skip with the reason otherwise.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import mmap
 import os
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 from typing import Any, Dict, Iterator, List
 
 import numpy as np
@@ -36,9 +34,9 @@ import pytest
 import ptebits
 from ptebits.errors import FileError, InvalidValueError
 from ptebits.pagemap import decode_pagemap
-from ptebits.procpid import (PAGE_SIZE, FramesHiddenWarning, PagemapReader, ProcessAccessError,
-                             ProcessGoneError, Vma, VmaPagemap, frames_look_hidden, parse_maps,
-                             parse_range, read_pagemap, reader_sees_frames, select_vmas)
+from ptebits.procpid import (PAGE_SIZE, FramesHiddenWarning, PagemapReader, ProcessGoneError,
+                             Vma, VmaPagemap, frames_look_hidden, parse_maps, parse_range,
+                             read_pagemap, reader_sees_frames, select_vmas)
 
 V618 = "linux-6.18"
 IS_ROOT = os.geteuid() == 0
@@ -80,7 +78,7 @@ UFFD_TEST_REFERENCE: Dict[str, int] = {
 }
 
 #: Test reference: include/uapi/linux/capability.h and the x86-64 syscall
-#: table, to drop CAP_SYS_ADMIN from a child's effective set.
+#: table, to drop a capability from a child's effective set.
 CAP_TEST_REFERENCE: Dict[str, int] = {
     "NR_capget": 125, "NR_capset": 126,
     "LINUX_CAPABILITY_VERSION_3": 0x20080522, "CAP_SYS_ADMIN": 21,
@@ -128,17 +126,18 @@ MARKER_CHILD = textwrap.dedent("""
     sys.stdin.read()
 """)
 
-#: Drops CAP_SYS_ADMIN from the effective set, then runs the code in argv[2].
-NO_SYS_ADMIN_CHILD = textwrap.dedent("""
+#: Drops the capability named in argv[2] from the effective set, then runs
+#: the code in argv[3].
+NO_CAP_CHILD = textwrap.dedent("""
     import ctypes, json, sys
     R = json.loads(sys.argv[1])
     libc = ctypes.CDLL(None, use_errno=True)
     hdr = (ctypes.c_uint32 * 2)(R["LINUX_CAPABILITY_VERSION_3"], 0)
     data = (ctypes.c_uint32 * 6)()
     assert libc.syscall(R["NR_capget"], hdr, data) == 0
-    data[0] &= ~(1 << R["CAP_SYS_ADMIN"])          # effective, first word
+    data[0] &= ~(1 << R[sys.argv[2]])          # effective, first word (caps 0-31)
     assert libc.syscall(R["NR_capset"], hdr, data) == 0
-    exec(sys.argv[2])
+    exec(sys.argv[3])
 """)
 
 
@@ -178,10 +177,12 @@ def marker_process() -> Iterator[MarkerProcess]:
             proc.wait()
 
 
-def run_without_sys_admin(code: str, timeout: float = 60) -> "subprocess.CompletedProcess[str]":
-    """Run ``code`` in a Python child whose effective set lacks CAP_SYS_ADMIN."""
-    return subprocess.run([sys.executable, "-c", NO_SYS_ADMIN_CHILD,
-                           json.dumps(CAP_TEST_REFERENCE), code],
+def run_without_cap(code: str, cap: str = "CAP_SYS_ADMIN", *args: str,
+                    timeout: float = 60) -> "subprocess.CompletedProcess[str]":
+    """Run ``code`` in a Python child whose effective set lacks ``cap``
+    (it stays uid 0, so it can still load Python from anywhere)."""
+    return subprocess.run([sys.executable, "-c", NO_CAP_CHILD,
+                           json.dumps(CAP_TEST_REFERENCE), cap, code] + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -197,7 +198,7 @@ def exited_pid() -> int:
 MAPS = textwrap.dedent("""\
     55d0c0a00000-55d0c0a2f000 r--p 00000000 08:01 1048602                    /usr/bin/bash
     55d0c1e7e000-55d0c1e9f000 rw-p 00000000 00:00 0                          [heap]
-    7f651d035000-7f651d039000 rw-s 00000000 00:01 1025                       /memfd:ptebits-wp (deleted)
+    7f651d035000-7f651d039000 rw-s 00000000 00:01 1025         /memfd:ptebits-wp (deleted)
     7f651d040000-7f651d050000 rw-p 00000000 00:00 0 
     7f651d050000-7f651d051000 r--p 00001000 08:01 77  /opt/my app/lib x.so
     ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
@@ -535,7 +536,7 @@ def test_without_cap_sys_admin_the_marker_reads_swapped_with_frame_zeroed(
                           "rows": list(p.rows([0, 1])),
                           "warnings": [(w.category.__name__, str(w.message)) for w in caught]}))
     """ % marker_process.pid)
-    out = run_without_sys_admin(code)
+    out = run_without_cap(code)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     assert got["hidden"] is True
@@ -543,7 +544,7 @@ def test_without_cap_sys_admin_the_marker_reads_swapped_with_frame_zeroed(
     marker, present = got["rows"]
     assert marker["kind"] == "swapped" and marker["uffd_wp"] == 1 and "swp_type" not in marker
     assert present["kind"] == "present" and "pfn" not in present
-    assert [c for c, _ in got["warnings"]] == ["FramesHiddenWarning"]
+    assert [c for c, _ in got["warnings"]] == [FramesHiddenWarning.__name__]
     assert "CAP_SYS_ADMIN" in got["warnings"][0][1]
     assert "pid %d" % marker_process.pid in got["warnings"][0][1]
 
@@ -551,7 +552,7 @@ def test_without_cap_sys_admin_the_marker_reads_swapped_with_frame_zeroed(
 @live
 @as_root
 def test_own_probe_tells_frames_hidden_without_cap_sys_admin() -> None:
-    out = run_without_sys_admin(
+    out = run_without_cap(
         "from ptebits.procpid import reader_sees_frames; print(reader_sees_frames())")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

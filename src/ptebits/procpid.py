@@ -37,8 +37,8 @@ from .pagemap import PM_BITS, PagemapDecoded, decode_pagemap, pagemap_rows
 __all__ = ["Vma", "VmaPagemap", "ProcessPagemap", "PagemapReader", "read_pagemap",
            "parse_maps", "parse_range", "select_vmas", "SCAN_CATEGORIES",
            "reader_sees_frames", "frames_look_hidden", "ProcessGoneError",
-           "ProcessAccessError", "FramesHiddenWarning", "frames_hidden_message", "DEFAULT_MAX_PAGES",
-           "CHUNK_PAGES"]
+           "ProcessAccessError", "FramesHiddenWarning", "frames_hidden_message",
+           "add_counts", "no_match_message", "DEFAULT_MAX_PAGES", "CHUNK_PAGES"]
 
 PAGE_SHIFT = lib.PB_PAGE_SHIFT
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -410,10 +410,14 @@ class PagemapReader:
             raise InvalidValueError("pid %d (%s) has no user address space: a kernel thread"
                                     % (self.pid, self.comm))
         self._fd = self._open("pagemap", os.O_RDONLY)
-        shown = reader_sees_frames()
-        #: True, False, or None until the data tells
-        self.frames_hidden: Optional[bool] = None if shown is None else not shown
-        self.scan_available = scan and self._scan_works()
+        try:
+            shown = reader_sees_frames()
+            #: True, False, or None until the data tells
+            self.frames_hidden: Optional[bool] = None if shown is None else not shown
+            self.scan_available = scan and self._scan_works()
+        except BaseException:
+            self.close()
+            raise
         self._warned = False
 
     # -- opening, with the kernel's errors said in the reader's terms
