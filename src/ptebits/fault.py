@@ -231,7 +231,8 @@ class AddressSpace:
     """
 
     def __init__(self, npages: int, *, profile: ProfileLike = None,
-                 fault_around_bytes: int = 65536, swap_type: int = 0):
+                 fault_around_bytes: int = 65536, swap_type: int = 0,
+                 first_pfn: int = FIRST_PFN, zero_pfn: int = ZERO_PFN):
         if not isinstance(npages, (int, np.integer)) or isinstance(npages, bool) or npages < 1:
             raise InvalidValueError("npages must be a positive integer, got %r" % (npages,))
         if (not isinstance(fault_around_bytes, (int, np.integer)) or
@@ -249,8 +250,13 @@ class AddressSpace:
         self.pte[:] = 0
         self.vmas: List[Vma] = []
         self.objects: List[ShmemObject] = []
-        self._native = _core.NativeMM(self.profile.handle, self.pte, next_pfn=FIRST_PFN,
-                                      zero_pfn=ZERO_PFN,
+        for name, pfn in (("first_pfn", first_pfn), ("zero_pfn", zero_pfn)):
+            limit = self.profile.mask("pfn_limit_present")
+            if not isinstance(pfn, (int, np.integer)) or not 0 < pfn < limit:
+                raise InvalidValueError("%s must be a PFN in 1..%#x, got %r"
+                                        % (name, limit - 1, pfn))
+        self._native = _core.NativeMM(self.profile.handle, self.pte, next_pfn=int(first_pfn),
+                                      zero_pfn=int(zero_pfn),
                                       fault_around_pages=self.fault_around_pages,
                                       ptrs_per_pte=PTRS_PER_PTE, swap_type=swap_type)
 
