@@ -10,7 +10,8 @@ from .codec import (LEVELS, PGPROTS, TABLE_PGPROTS, Decoded, Kind, classify, dec
                     pte_swp_clear_soft_dirty, pte_swp_clear_uffd_wp, pte_swp_mkexclusive,
                     pte_swp_mksoft_dirty, pte_swp_mkuffd_wp, pte_wrprotect)
 from .errors import (DumpFormatError, Error, FieldRangeError, FileError, InvalidTypeError,
-                     InvalidValueError, UnknownProfileError, UnsupportedKernelError)
+                     InvalidValueError, LiveUnavailable, ScenarioError, UnknownProfileError,
+                     UnsupportedKernelError)
 from .explain import Pte
 from .dumps import open_dump, read_dump
 from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
@@ -32,4 +33,5 @@ __all__ = [
     "Profile", "get_profile", "host_profile", "list_profiles",
     "Error", "InvalidTypeError", "InvalidValueError", "FieldRangeError",
     "UnknownProfileError", "UnsupportedKernelError", "DumpFormatError", "FileError",
+    "ScenarioError", "LiveUnavailable",
 ]
