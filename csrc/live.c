@@ -165,12 +165,31 @@ int pb_uffd_next(int fd, int timeout_ms, pb_uffd_event *ev)
     return 1;
 }
 
-int pb_map(uint64_t len, int shared, int fd, uint64_t *addr)
+/* Map len bytes at an address aligned to align (a power of two): the
+ * fault-around window is aligned on the virtual address (the PTE index in
+ * its page-table page), so a scenario's page 0 must sit at a known PTE
+ * index for runs to be repeatable.  A PROT_NONE reservation of len + align
+ * is made, the mapping placed inside it with MAP_FIXED, the slack unmapped. */
+int pb_map(uint64_t len, int shared, int fd, uint64_t align, uint64_t *addr)
 {
     int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | (fd < 0 ? MAP_ANONYMOUS : 0);
-    void *p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, flags, fd, 0);
-    if (p == MAP_FAILED)
+    size_t span = (size_t)(len + align);
+    char *res, *at, *p;
+
+    res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (res == MAP_FAILED)
         return -errno;
+    at = (char *)(((uintptr_t)res + (uintptr_t)align - 1) & ~((uintptr_t)align - 1));
+    p = mmap(at, (size_t)len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        munmap(res, span);
+        return -err;
+    }
+    if (at > res)
+        munmap(res, (size_t)(at - res));
+    if (at + len < res + span)
+        munmap(at + len, (size_t)(res + span - (at + len)));
     *addr = (uint64_t)(uintptr_t)p;
     return 0;
 }

@@ -68,6 +68,11 @@
 #define PB_PROT_READ 0x1
 #define PB_PROT_WRITE 0x2
 
+/* arch/x86/include/asm/pgtable_64_types.h (6.18): a PMD maps 2 MiB (one
+ * page-table page); scenario mappings start at such a boundary, so page i
+ * is PTE index i as in the model */
+#define PB_LIVE_MAP_ALIGN 0x200000
+
 /* pb_touch: what an access does */
 #define PB_TOUCH_READ 0
 #define PB_TOUCH_WRITE 1
@@ -91,7 +96,7 @@ int pb_uffd_writeprotect(int fd, uint64_t start, uint64_t len, uint64_t mode);
 int pb_uffd_continue(int fd, uint64_t start, uint64_t len, uint64_t mode);
 int pb_uffd_next(int fd, int timeout_ms, pb_uffd_event *ev);
 
-int pb_map(uint64_t len, int shared, int fd, uint64_t *addr);
+int pb_map(uint64_t len, int shared, int fd, uint64_t align, uint64_t *addr);
 int pb_unmap(uint64_t addr, uint64_t len);
 int pb_mprotect(uint64_t addr, uint64_t len, int prot);
 int pb_madvise(uint64_t addr, uint64_t len, int advice);

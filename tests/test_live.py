@@ -224,3 +224,10 @@ def test_host_settings_are_recorded():
 def test_bad_timeout_is_rejected():
     with pytest.raises(InvalidValueError, match="timeout must be a positive number"):
         live.run_live({"memory": "anon", "pages": 1, "steps": [{"op": "read"}]}, timeout=0)
+
+
+def test_page_0_sits_at_pte_index_0_so_fault_around_windows_repeat():
+    # fault-around aligns its window on the virtual address (the PTE index),
+    # not on the file offset: a mapping starting mid-window would shift it
+    r = run("shmem_memfd", 1, [{"op": "read"}])
+    assert int(r["setup"]["address"], 16) % (2 << 20) == 0

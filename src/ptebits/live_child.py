@@ -181,7 +181,10 @@ class Runner:
             self.fd = os.memfd_create("ptebits-" + scn["name"], os.MFD_CLOEXEC)
             os.ftruncate(self.fd, self.length)
         addr = ffi.new("uint64_t *")
-        check(lib.pb_map(self.length, int(is_shared(memory)), self.fd, addr), "mmap")
+        # page 0 at PTE index 0 of its page-table page: fault-around windows are
+        # aligned on the virtual address, so this makes them the model's
+        check(lib.pb_map(self.length, int(is_shared(memory)), self.fd,
+                         lib.PB_LIVE_MAP_ALIGN, addr), "mmap")
         self.addr = int(addr[0])
         # one base page per fault, as the model assumes
         check(lib.pb_madvise(self.addr, self.length, lib.PB_MADV_NOHUGEPAGE),
