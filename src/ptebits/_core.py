@@ -411,15 +411,21 @@ class NativeMM:
         return out
 
     def dispatch(self, pages: np.ndarray, access: np.ndarray, resolve: int, retry: bool,
-                 want_trace: bool) -> Dict[str, Any]:
-        """Run the C dispatch loop; message arrays grow when it says full."""
+                 want_trace: bool, reuse: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Run the C dispatch loop; message arrays grow when it says full.
+        ``reuse``: the result of an earlier call of the same length, whose
+        arrays are overwritten instead of allocated again."""
         n = pages.size
-        res: Dict[str, Any] = {k: np.zeros(n, dtype=np.uint8)
-                               for k in ("handler", "last", "outcome", "passes")}
-        res["trace"] = np.zeros(n, dtype=U64) if want_trace else None
-        cap = max(4 * lib.PB_MAX_PASSES, n // 16)
-        msgs = {"fault": np.zeros(cap, U64), "page": np.zeros(cap, U64),
-                "kind": np.zeros(cap, np.uint8)}
+        if reuse is not None:
+            res = reuse
+            msgs = res["message_buffers"]
+        else:
+            res = {k: np.zeros(n, dtype=np.uint8) for k in ("handler", "last", "outcome",
+                                                            "passes")}
+            res["trace"] = np.zeros(n, dtype=U64) if want_trace else None
+            cap = max(4 * lib.PB_MAX_PASSES, n // 16)
+            msgs = {"fault": np.zeros(cap, U64), "page": np.zeros(cap, U64),
+                    "kind": np.zeros(cap, np.uint8)}
         out = ffi.new("pb_fault_out *")
         keep = [_wptr("uint8_t *", res[k]) for k in ("handler", "last", "outcome", "passes")]
         out.handler, out.last, out.outcome, out.passes = keep
@@ -452,7 +458,8 @@ class NativeMM:
                                            strerror(status)))
             break
         m = int(out.msg_n)
-        res["messages"] = {k: arr[:m].copy() for k, arr in msgs.items()}
+        res["message_buffers"] = msgs
+        res["messages"] = {k: arr[:m] for k, arr in msgs.items()}
         res["counts"] = np.frombuffer(ffi.buffer(out.counts), dtype=U64).copy()
         res["outcomes"] = np.frombuffer(ffi.buffer(out.outcomes), dtype=U64).copy()
         return res

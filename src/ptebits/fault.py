@@ -154,6 +154,7 @@ class FaultBatch:
     messages: Dict[str, np.ndarray]     # fault, page, kind (PB_MSG_* | PB_MSG_WRITE)
     counts: Dict[str, int]
     outcomes: Dict[str, int]
+    _native: Optional[Dict[str, Any]] = None   # the buffers, for dispatch(out=)
 
     def __len__(self) -> int:
         return int(self.pages.size)
@@ -512,28 +513,38 @@ class AddressSpace:
 
     # ------------------------------------------------------------ faults
     def dispatch(self, pages: Any, access: Any = "read", *, resolve: Any = None,
-                 retry: bool = True, trace: bool = False) -> FaultBatch:
+                 retry: bool = True, trace: bool = False,
+                 out: Optional[FaultBatch] = None) -> FaultBatch:
         """Fault on each page in order with ``access`` (read, write, exec; one
         for all or an array).  With ``retry`` an access that the kernel
         answers with 0 faults again until it completes, waits or gets a
         signal.  ``resolve`` answers userfaultfd messages in C as a handler
         thread would: "WP" un-protects, "MISSING" copies a fresh page
         ("MISSING+WP" write-protected), "MINOR" continues ("MINOR+WP"),
-        joined by |, or "all".  PTEs change in place."""
+        joined by |, or "all".  PTEs change in place.  ``out``: an earlier
+        result of the same length (and trace setting) whose arrays are reused."""
         idx = _as_index_array(pages, "pages")
         acc = _access_array(access, idx.size)
         if idx.size and int(idx.max()) >= len(self):
             raise InvalidValueError("pages: page %d is outside the address space (0-%d)"
                                     % (int(idx.max()), len(self) - 1))
         policy = _resolve_policy(resolve)
-        res = self._native.dispatch(idx, acc, policy, bool(retry), bool(trace))
+        reuse = None
+        if out is not None:
+            if (not isinstance(out, FaultBatch) or len(out) != idx.size or
+                    (out.trace is None) == bool(trace) or out._native is None):
+                raise InvalidValueError("out must be the FaultBatch of an earlier dispatch of "
+                                        "%d faults with trace=%s" % (idx.size, bool(trace)))
+            reuse = out._native
+        res = self._native.dispatch(idx, acc, policy, bool(retry), bool(trace), reuse)
         names = _core.handler_names()
         return FaultBatch(
             pages=idx, access=acc, handler=res["handler"], last=res["last"],
             outcome=res["outcome"], passes=res["passes"], trace=res["trace"],
             messages=res["messages"],
             counts={names[h]: int(c) for h, c in enumerate(res["counts"])},
-            outcomes={str(Outcome(o)): int(c) for o, c in enumerate(res["outcomes"])})
+            outcomes={str(Outcome(o)): int(c) for o, c in enumerate(res["outcomes"])},
+            _native=res)
 
     # ------------------------------------------------------------- views
     def pagemap(self, start: int = 0, count: Optional[int] = None) -> np.ndarray:
