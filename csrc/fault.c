@@ -17,6 +17,15 @@
  */
 #include "entry.h"
 
+/* The fault path is inlined into the dispatch loop as a whole, so that
+ * its context lives in registers (a GNU C attribute; plain inline
+ * elsewhere). */
+#if defined(__GNUC__)
+#define PB_HOT inline __attribute__((always_inline))
+#else
+#define PB_HOT inline
+#endif
+
 /* ------------------------------------------------------------- names */
 
 const char *pb_handler_name(int h)
@@ -86,7 +95,7 @@ static uint64_t *cache_slot(const pb_mm *mm, const pb_vma *v, uint64_t page)
 
 static uint64_t alloc_pfn(pb_mm *mm) { return mm->next_pfn++; }
 
-static uint64_t op(const pb_profile *p, int which, uint64_t v, uint64_t arg)
+static PB_HOT uint64_t op(const pb_profile *p, int which, uint64_t v, uint64_t arg)
 {
     uint64_t out = v;
 
@@ -207,30 +216,31 @@ typedef struct fault_ctx {
     uint64_t page;
     uint64_t *ptep;
     uint64_t orig;         /* vmf->orig_pte */
-    int write;             /* FAULT_FLAG_WRITE */
+    int write;             /* FAULT_FLAG_WRITE (do_swap_page may drop it) */
+    int write_access;      /* the access is a write: it completes only on a writable PTE */
     int handler;           /* the most specific function reached */
     uint64_t trace;
     int msg;               /* -1, or the PB_MSG_* this pass sent */
 } fault_ctx;
 
-static void enter(fault_ctx *c, int h)
+static PB_HOT void enter(fault_ctx *c, int h)
 {
     c->trace |= PB_BIT(h);
     c->handler = h;
 }
 
-static void trace_only(fault_ctx *c, int h) { c->trace |= PB_BIT(h); }
+static PB_HOT void trace_only(fault_ctx *c, int h) { c->trace |= PB_BIT(h); }
 
 /* set_pte_at(): the access completes if the new PTE allows it */
-static int install(fault_ctx *c, uint64_t e)
+static PB_HOT int install(fault_ctx *c, uint64_t e)
 {
     *c->ptep = e;
-    if (!(e & PB_PAGE_PRESENT) || (c->write && !pte_write(e)))
+    if (!(e & PB_PAGE_PRESENT) || (c->write_access && !pte_write(e)))
         return PB_O_REFAULT;
     return PB_O_DONE;
 }
 
-static int handle_userfault(fault_ctx *c, int kind)
+static PB_HOT int handle_userfault(fault_ctx *c, int kind)
 {
     enter(c, kind == PB_MSG_WP ? PB_H_USERFAULT_WP
              : kind == PB_MSG_MISSING ? PB_H_USERFAULT_MISSING : PB_H_USERFAULT_MINOR);
@@ -238,7 +248,7 @@ static int handle_userfault(fault_ctx *c, int kind)
     return PB_O_WAIT;
 }
 
-static int sigbus(fault_ctx *c)
+static PB_HOT int sigbus(fault_ctx *c)
 {
     enter(c, PB_H_SIGBUS);
     return PB_O_SIGBUS;
@@ -246,7 +256,7 @@ static int sigbus(fault_ctx *c)
 
 /* shmem_fault -> shmem_get_folio_gfp (mm/shmem.c): the page cache page,
  * a userfaultfd message, or SIGBUS past EOF.  Returns -1 with *pfn set. */
-static int shmem_fault(fault_ctx *c, uint64_t *pfn)
+static PB_HOT int shmem_fault(fault_ctx *c, uint64_t *pfn)
 {
     pb_object *o = vma_object(c->mm, c->vma);
     uint64_t off = c->vma->pgoff + (c->page - c->vma->start);
@@ -271,14 +281,14 @@ static int shmem_fault(fault_ctx *c, uint64_t *pfn)
 
 /* Whether the new PTE inherits uffd-wp from the entry it replaces:
  * v2 do_set_pte() tests the special PTE; 6.18 vmf_orig_pte_uffd_wp(). */
-static int orig_pte_uffd_wp(const fault_ctx *c)
+static PB_HOT int orig_pte_uffd_wp(const fault_ctx *c)
 {
     if (is_markers_kernel(c->p))
         return userfaultfd_wp(c->vma) && is_uffd_wp_marker(c->p, c->orig);
     return is_special(c->p, c->orig);
 }
 
-static uint64_t mkuffd_wp(const pb_profile *p, uint64_t e)
+static PB_HOT uint64_t mkuffd_wp(const pb_profile *p, uint64_t e)
 {
     /* 6.18 pte_mkuffd_wp write-protects; v2 callers did it first */
     if (!is_markers_kernel(p))
@@ -287,7 +297,7 @@ static uint64_t mkuffd_wp(const pb_profile *p, uint64_t e)
 }
 
 /* finish_fault -> do_set_pte (v2) / set_pte_range (6.18) */
-static int finish_fault(fault_ctx *c, uint64_t pfn)
+static PB_HOT int finish_fault(fault_ctx *c, uint64_t pfn)
 {
     uint64_t e = pfn_pte(pfn, c->vma->prot);
 
@@ -300,7 +310,7 @@ static int finish_fault(fault_ctx *c, uint64_t pfn)
 
 /* do_fault_around -> filemap_map_pages: map the pages of the window that
  * are in the page cache over none PTEs.  Returns whether c->page got one. */
-static int do_fault_around(fault_ctx *c)
+static PB_HOT int do_fault_around(fault_ctx *c)
 {
     const pb_vma *v = c->vma;
     pb_object *o = vma_object(c->mm, v);
@@ -337,14 +347,14 @@ static int do_fault_around(fault_ctx *c)
 }
 
 /* should_fault_around(): the seed's function, merged as is */
-static int should_fault_around(const fault_ctx *c)
+static PB_HOT int should_fault_around(const fault_ctx *c)
 {
     if (c->vma->flags & (PB_VMA_UFFD_WP | PB_VMA_UFFD_MINOR))   /* uffd_disable_fault_around */
         return 0;
     return c->mm->fault_around_pages > 1;
 }
 
-static int do_read_fault(fault_ctx *c)
+static PB_HOT int do_read_fault(fault_ctx *c)
 {
     uint64_t pfn;
     int r;
@@ -360,7 +370,7 @@ static int do_read_fault(fault_ctx *c)
     return finish_fault(c, pfn);
 }
 
-static int do_cow_fault(fault_ctx *c)
+static PB_HOT int do_cow_fault(fault_ctx *c)
 {
     uint64_t pfn;
     int r;
@@ -372,7 +382,7 @@ static int do_cow_fault(fault_ctx *c)
     return finish_fault(c, alloc_pfn(c->mm));   /* the anonymous copy */
 }
 
-static int do_shared_fault(fault_ctx *c)
+static PB_HOT int do_shared_fault(fault_ctx *c)
 {
     uint64_t pfn;
     int r;
@@ -384,7 +394,7 @@ static int do_shared_fault(fault_ctx *c)
     return finish_fault(c, pfn);
 }
 
-static int do_fault(fault_ctx *c)
+static PB_HOT int do_fault(fault_ctx *c)
 {
     trace_only(c, PB_H_DO_FAULT);
     if (!c->write)
@@ -394,7 +404,7 @@ static int do_fault(fault_ctx *c)
     return do_shared_fault(c);
 }
 
-static int do_anonymous_page(fault_ctx *c)
+static PB_HOT int do_anonymous_page(fault_ctx *c)
 {
     const pb_vma *v = c->vma;
     int uffd_wp = is_markers_kernel(c->p) && orig_pte_uffd_wp(c);
@@ -417,7 +427,7 @@ static int do_anonymous_page(fault_ctx *c)
     return install(c, e);
 }
 
-static int do_pte_missing(fault_ctx *c)
+static PB_HOT int do_pte_missing(fault_ctx *c)
 {
     if (is_markers_kernel(c->p))
         trace_only(c, PB_H_DO_PTE_MISSING);
@@ -428,7 +438,7 @@ static int do_pte_missing(fault_ctx *c)
 
 /* A path that installs a page through the usual functions, reached from
  * a special PTE or marker: report it under the entry point's name. */
-static int installed_via(fault_ctx *c, int r, int name)
+static PB_HOT int installed_via(fault_ctx *c, int r, int name)
 {
     switch (c->handler) {
     case PB_H_DO_ANONYMOUS_PAGE: case PB_H_DO_READ_FAULT: case PB_H_DO_FAULT_AROUND:
@@ -441,7 +451,7 @@ static int installed_via(fault_ctx *c, int r, int name)
     return r;
 }
 
-static int do_wp_page(fault_ctx *c)
+static PB_HOT int do_wp_page(fault_ctx *c)
 {
     const pb_vma *v = c->vma;
     uint64_t e = *c->ptep;
@@ -466,7 +476,7 @@ static int do_wp_page(fault_ctx *c)
 }
 
 /* 6.18 handle_pte_marker / pte_marker_handle_uffd_wp / pte_marker_clear */
-static int handle_pte_marker(fault_ctx *c)
+static PB_HOT int handle_pte_marker(fault_ctx *c)
 {
     uint64_t marker = swp_offset(c->orig) & PB_PTE_MARKER_MASK;
 
@@ -489,7 +499,7 @@ static int handle_pte_marker(fault_ctx *c)
 }
 
 /* Swap-in of an anonymous page (do_swap_page after non_swap_entry). */
-static int swap_in(fault_ctx *c)
+static PB_HOT int swap_in(fault_ctx *c)
 {
     const pb_profile *p = c->p;
     const pb_vma *v = c->vma;
@@ -529,7 +539,7 @@ static int swap_in(fault_ctx *c)
     return r;
 }
 
-static int do_swap_page(fault_ctx *c)
+static PB_HOT int do_swap_page(fault_ctx *c)
 {
     const pb_profile *p = c->p;
     int kind = classify(p, c->orig);
@@ -562,7 +572,7 @@ static int do_swap_page(fault_ctx *c)
 }
 
 /* v2: do_swap_pte -> uffd_wp_handle_special / uffd_wp_clear_special */
-static int do_swap_pte(fault_ctx *c)
+static PB_HOT int do_swap_pte(fault_ctx *c)
 {
     trace_only(c, PB_H_DO_SWAP_PTE);
     if (!is_special(c->p, c->orig))
@@ -576,7 +586,7 @@ static int do_swap_pte(fault_ctx *c)
     return installed_via(c, do_fault(c), PB_H_UFFD_WP_HANDLE_SPECIAL);
 }
 
-static int do_numa_page(fault_ctx *c)
+static PB_HOT int do_numa_page(fault_ctx *c)
 {
     const pb_profile *p = c->p;
     const pb_vma *v = c->vma;
@@ -596,7 +606,7 @@ static int do_numa_page(fault_ctx *c)
     return install(c, e);
 }
 
-static int vma_allows(const pb_vma *v, int access)
+static PB_HOT int vma_allows(const pb_vma *v, int access)
 {
     if (access == PB_ACCESS_WRITE)
         return (v->flags & PB_VMA_WRITE) != 0;
@@ -605,7 +615,7 @@ static int vma_allows(const pb_vma *v, int access)
     return (v->flags & (PB_VMA_READ | PB_VMA_WRITE | PB_VMA_EXEC)) != 0;  /* vma_is_accessible */
 }
 
-static int handle_pte_fault(fault_ctx *c)
+static PB_HOT int handle_pte_fault(fault_ctx *c)
 {
     const pb_profile *p = c->p;
     int kind;
@@ -631,9 +641,10 @@ static int handle_pte_fault(fault_ctx *c)
     return install(c, e);
 }
 
-/* One pass: the arch fault handler's VMA checks, then handle_mm_fault. */
-static int fault_pass(fault_ctx *c, const pb_profile *p, pb_mm *mm, uint64_t page,
-                      int access)
+/* One pass: the arch fault handler's VMA checks, then handle_mm_fault.
+ * *hint is the VMA of the previous fault (find_vma's vmacache, in effect). */
+static PB_HOT int fault_pass(fault_ctx *c, const pb_profile *p, pb_mm *mm, uint64_t page,
+                      int access, const pb_vma **hint)
 {
     c->p = p;
     c->mm = mm;
@@ -641,10 +652,14 @@ static int fault_pass(fault_ctx *c, const pb_profile *p, pb_mm *mm, uint64_t pag
     c->ptep = &mm->pte[page];
     c->orig = *c->ptep;
     c->write = access == PB_ACCESS_WRITE;
+    c->write_access = c->write;
     c->handler = PB_H_NONE;
     c->trace = 0;
     c->msg = -1;
-    c->vma = find_vma(mm, page);
+    if (*hint && page >= (*hint)->start && page < (*hint)->end)
+        c->vma = *hint;
+    else
+        *hint = c->vma = find_vma(mm, page);
     if (!c->vma || !vma_allows(c->vma, access)) {
         enter(c, PB_H_ACCESS_ERROR);                 /* bad_area / access_error */
         return PB_O_SIGSEGV;
@@ -751,50 +766,66 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                 const uint8_t *access, size_t n, size_t start, uint32_t resolve,
                 int retry, pb_fault_out *out, size_t *done)
 {
+    /* Locals, not out->...: the byte stores below may alias anything, so
+     * fields read through out would be reloaded after every store. */
+    uint8_t *const handler = out->handler, *const last = out->last;
+    uint8_t *const outcomes = out->outcome, *const npasses = out->passes;
+    uint64_t *const traces = out->trace;
+    uint64_t *const msg_fault = out->msg_fault, *const msg_page = out->msg_page;
+    uint8_t *const msg_kind = out->msg_kind;
+    size_t msg_n = out->msg_n, room = out->msg_cap > msg_n ? out->msg_cap - msg_n : 0;
+    uint64_t counts[PB_H_COUNT] = {0}, finals[PB_O_COUNT] = {0};
+    const pb_vma *hint = NULL;
+    int status = PB_OK, h;
     size_t i;
 
     for (i = start; i < n; i++) {
         uint64_t page = pages[i], trace = 0;
-        int acc = access[i], passes = 0, outcome = PB_O_DONE, first = 1;
+        int acc = access[i], passes = 0, outcome;
         fault_ctx c;
 
         if (page >= mm->npages || acc > PB_ACCESS_EXEC) {
-            *done = i;
-            return PB_E_RANGE;
+            status = PB_E_RANGE;
+            break;
         }
-        if (out->msg_cap - out->msg_n < PB_MAX_PASSES) {
-            *done = i;                        /* room for every message it may send */
-            return PB_E_FULL;
+        if (room < PB_MAX_PASSES) {
+            status = PB_E_FULL;               /* room for every message it may send */
+            break;
         }
-        do {
-            outcome = fault_pass(&c, p, mm, page, acc);
-            out->counts[c.handler]++;
+        outcome = fault_pass(&c, p, mm, page, acc, &hint);
+        handler[i] = (uint8_t)c.handler;
+        for (;;) {
+            counts[c.handler]++;
             trace |= c.trace;
-            if (first) {
-                out->handler[i] = (uint8_t)c.handler;
-                first = 0;
-            }
             passes++;
             if (c.msg >= 0) {
-                out->msg_fault[out->msg_n] = i;
-                out->msg_page[out->msg_n] = page;
-                out->msg_kind[out->msg_n] = (uint8_t)(c.msg | (acc == PB_ACCESS_WRITE ?
-                                                               PB_MSG_WRITE : 0));
-                out->msg_n++;
+                msg_fault[msg_n] = i;
+                msg_page[msg_n] = page;
+                msg_kind[msg_n] = (uint8_t)(c.msg | (acc == PB_ACCESS_WRITE ? PB_MSG_WRITE : 0));
+                msg_n++;
+                room--;
                 if (!resolve_message(p, mm, page, c.msg, resolve))
                     break;
                 outcome = PB_O_REFAULT;        /* the handler woke the fault */
             }
-        } while (outcome == PB_O_REFAULT && retry && passes < PB_MAX_PASSES);
-        out->last[i] = (uint8_t)c.handler;
-        out->outcome[i] = (uint8_t)outcome;
-        out->passes[i] = (uint8_t)passes;
-        out->outcomes[outcome]++;
-        if (out->trace)
-            out->trace[i] = trace;
+            if (outcome != PB_O_REFAULT || !retry || passes >= PB_MAX_PASSES)
+                break;
+            outcome = fault_pass(&c, p, mm, page, acc, &hint);
+        }
+        last[i] = (uint8_t)c.handler;
+        outcomes[i] = (uint8_t)outcome;
+        npasses[i] = (uint8_t)passes;
+        finals[outcome]++;
+        if (traces)
+            traces[i] = trace;
     }
-    *done = n;
-    return PB_OK;
+    for (h = 0; h < PB_H_COUNT; h++)
+        out->counts[h] += counts[h];
+    for (h = 0; h < PB_O_COUNT; h++)
+        out->outcomes[h] += finals[h];
+    out->msg_n = msg_n;
+    *done = i;
+    return status;
 }
 
 /* ------------------------------------------ operations outside faults */
