@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import warnings
+import zlib
 from typing import IO, Any, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -116,6 +117,33 @@ class _Peekable(io.RawIOBase):
         return len(data)
 
 
+class _Decompressed(io.RawIOBase):
+    """A gzip or xz stream whose corrupt or truncated data raises
+    DumpFormatError naming the file, not the codec's own exception."""
+
+    ERRORS = (gzip.BadGzipFile, EOFError, lzma.LZMAError, zlib.error)
+
+    def __init__(self, inner: IO[bytes], name: str, compression: str):
+        self._inner = inner
+        self._name = name
+        self._compression = compression
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        try:
+            return self._inner.readinto(b)  # type: ignore[attr-defined]
+        except self.ERRORS as e:
+            raise DumpFormatError("%s: corrupt or truncated %s data: %s"
+                                  % (self._name, self._compression, e),
+                                  path=self._name) from None
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 def detect_format(head: bytes, name: str = "") -> str:
     """The format of a dump from its first bytes (and its name for
     pagemap files, which look like any raw file).
@@ -166,8 +194,9 @@ class DumpSource:
         if head.startswith(_GZIP_MAGIC) or head.startswith(_XZ_MAGIC[:6]):
             self.compression = "gzip" if head.startswith(_GZIP_MAGIC) else "xz"
             inner_raw = io.BufferedReader(stream)  # type: ignore[arg-type]
-            stream = (gzip.GzipFile(fileobj=inner_raw) if self.compression == "gzip"
-                      else lzma.LZMAFile(inner_raw))  # type: ignore[assignment]
+            codec = (gzip.GzipFile(fileobj=inner_raw) if self.compression == "gzip"
+                     else lzma.LZMAFile(inner_raw))
+            stream = _Decompressed(codec, self.name, self.compression)  # type: ignore
             self._closers.append(stream)
         ahead = _read_exact(stream, 65536)
         self._stream: IO[bytes] = io.BufferedReader(_Peekable(ahead, stream),  # type: ignore
@@ -347,13 +376,16 @@ class DumpSource:
             if m:
                 base = int(m.group(1), 16)
                 words = m.group(2).split()
-                if all(len(w) <= 18 for w in words):
+                # 64-bit values at 64-bit addresses (the last one included)
+                if all(len(w) <= 18 for w in words) and (base + 8 * len(words) - 8) >> 64 == 0:
                     return [(base + 8 * k, int(w, 16)) for k, w in enumerate(words)]
         else:
             m = _CRASH_LINE.match(s)
             if m:
                 base = int(m.group(1), 16)
-                return [(base + 8 * k, int(w, 16)) for k, w in enumerate(m.group(2).split())]
+                words = m.group(2).split()
+                if (base + 8 * len(words) - 8) >> 64 == 0:
+                    return [(base + 8 * k, int(w, 16)) for k, w in enumerate(words)]
         what = {"hex": "a 64-bit hex value", "gdb": "a gdb x/Ngx line (0xADDR: 0x... 0x...)",
                 "crash": "a crash rd -64 line (ADDR:  VALUE VALUE)"}[fmt]
         raise DumpFormatError("%s:%d: not %s: %r" % (self.name, lineno, what, line.rstrip("\n")),
