@@ -21,8 +21,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from ._native import ffi, lib
-from .codec import Kind
-from .pagemap import decode_pagemap
+from .pagemap import scenario_pages
 from .scenario import MESSAGE_KINDS, has_fd, is_anon, is_shared
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -256,14 +255,7 @@ class Runner:
     def pages(self) -> List[Dict[str, Any]]:
         """Every page of the mapping as /proc/self/pagemap shows it now."""
         raw = os.pread(self.pagemap, 8 * self.npages, (self.addr // PAGE) * 8)
-        words = np.frombuffer(raw, dtype="<u8")
-        d = decode_pagemap(words, profile=self.profile)
-        bits = {"present": d.present, "swapped": d.swap, "file": d.file,
-                "exclusive": d.exclusive, "uffd_wp": d.uffd_wp, "guard": d.guard}
-        return [dict({"page": i, "class": str(Kind(int(d.kind[i]))),
-                      "pagemap": "0x%016x" % int(words[i])},
-                     **{k: int(v[i]) for k, v in bits.items()})
-                for i in range(self.npages)]
+        return scenario_pages(np.frombuffer(raw, dtype="<u8"), self.profile)
 
 
 def main() -> int:
