@@ -168,7 +168,11 @@ def _as_kind(k: Any) -> "Kind":
         except KeyError:
             raise InvalidValueError("unknown kind %r; kinds are: %s"
                                     % (k, ", ".join(str(x) for x in Kind))) from None
-    return Kind(int(k))
+    try:
+        return Kind(int(k))
+    except (TypeError, ValueError):
+        raise InvalidValueError("unknown kind %r; kinds are: %s (or their Kind numbers 0-%d)"
+                                % (k, ", ".join(str(x) for x in Kind), len(Kind) - 1)) from None
 
 
 def _check_status(status: int, lv: int) -> None:
@@ -586,6 +590,9 @@ def _pte_op(op: int, raw: Any, arg: Any, profile: ProfileLike) -> IntOrArray:
 def pte_modify(raw: Any, newprot: Any, *, profile: ProfileLike = None) -> IntOrArray:
     """``pte_modify()``: keep _PAGE_CHG_MASK, take the rest from newprot, flip
     the PFN when the PROT_NONE state changes (and 6.18's saved-dirty rule)."""
+    if newprot is None:       # _pte_op reads a missing arg as 0
+        raise InvalidTypeError("pte_modify: newprot must be a pgprot (an int, an array or a "
+                               "name such as 'PAGE_NONE'), got None")
     return _pte_op(lib.PB_OP_MODIFY, raw, resolve_prot(newprot), profile)
 
 
