@@ -24,7 +24,7 @@ from typing import IO, Any, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from .errors import DumpFormatError, FileError, InvalidValueError
+from .errors import DumpFormatError, FileError, InvalidTypeError, InvalidValueError
 
 __all__ = ["FORMATS", "LEVELS", "CHUNK_ENTRIES", "DumpChunk", "DumpSource", "DecodedChunk",
            "open_dump", "read_dump", "va_of", "detect_format", "parse_raw", "parse_hex",
@@ -79,6 +79,18 @@ def _open_binary(path: str) -> Tuple[IO[bytes], str]:
         f.close()
         raise FileError("%s: is a directory, not a dump file" % path)
     return f, path
+
+
+def _whole_number(value: Any, name: str, *, bits: int = 63) -> int:
+    """An entry number, count or address argument: an integer 0 to 2^bits-1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidTypeError("%s must be an integer, got %r (%s)"
+                               % (name, value, type(value).__name__))
+    v = int(value)
+    if v < 0 or v >> bits:
+        raise InvalidValueError("%s=%d is %s" % (name, v, "negative" if v < 0 else
+                                                 "too large (at most 2^%d-1)" % bits))
+    return v
 
 
 def _read_exact(f: IO[bytes], n: int) -> bytes:
@@ -184,6 +196,11 @@ class DumpSource:
         if fmt not in FORMATS + ("auto",):
             raise InvalidValueError("unknown dump format %r; formats: %s, auto"
                                     % (fmt, ", ".join(FORMATS)))
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str):     # open() would take an int as a file descriptor
+            raise InvalidTypeError("path must be a file name (str or os.PathLike) or '-' for "
+                                   "stdin, got %r (%s)" % (path, type(path).__name__))
         self.path = path
         raw_f, self.name = _open_binary(path)
         self._closers: List[IO[bytes]] = [raw_f]
@@ -263,10 +280,9 @@ class DumpSource:
     def chunks(self, offset: int = 0, count: Optional[int] = None,
                chunk_entries: int = CHUNK_ENTRIES) -> Iterator[DumpChunk]:
         """The entries from ``offset`` (in entries), at most ``count``."""
-        if offset < 0 or (count is not None and count < 0):
-            raise InvalidValueError("offset and count are entry numbers >= 0 (got offset=%d, "
-                                    "count=%s)" % (offset, count))
-        if chunk_entries < 1:
+        offset = _whole_number(offset, "offset")
+        count = None if count is None else _whole_number(count, "count")
+        if _whole_number(chunk_entries, "chunk_entries", bits=32) < 1:
             raise InvalidValueError("chunk_entries must be >= 1")
         if self.format in BINARY_FORMATS:
             return self._binary_chunks(offset, count, chunk_entries)
@@ -498,6 +514,7 @@ def read_dump(path: str, fmt: str = "auto", *, profile: Any = None, level: str =
     prof = get_profile(profile)
     if level not in LEVELS:
         raise InvalidValueError("unknown level %r; levels: %s" % (level, ", ".join(LEVELS)))
+    base_va = _whole_number(base_va, "base_va", bits=64)
     src = source or open_dump(path, fmt, allow_partial=allow_partial)
     la57 = bool(prof.knobs.get("la57"))
     try:

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import _core
 from ._core import lib
-from .errors import UnknownProfileError, UnsupportedKernelError
+from .errors import InvalidTypeError, UnknownProfileError, UnsupportedKernelError
 
 __all__ = ["Profile", "KNOBS", "list_profiles", "get_profile", "host_profile",
            "DEFAULT_PROFILE"]
@@ -256,6 +256,10 @@ def host_profile(release: Optional[str] = None, config: Optional[str] = None,
     """
     if release is None:
         release = os.uname().release
+    for name, text in (("release", release), ("config", config), ("cpuinfo", cpuinfo)):
+        if text is not None and not isinstance(text, str):
+            raise InvalidTypeError("host_profile: %s must be text (str), got %s"
+                                   % (name, type(text).__name__))
     m = re.match(r"(\d+)\.(\d+)", release)
     if not m or (int(m.group(1)), int(m.group(2))) != (6, 18):
         raise UnsupportedKernelError(
