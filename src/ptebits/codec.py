@@ -298,7 +298,7 @@ def _encode(fn: str, kind: int, prof: Profile, fields: Dict[str, Any],
     scalar = _is_scalar(*fields.values())
     inputs = {name: _core.as_u64_input(value, name) for name, value in fields.items()}
     parts = [inputs[n] for n in (a_name, b_name) if n] + ([aux] if aux is not None else [])
-    shape = np.broadcast_shapes(*[p.shape for p in parts]) if parts else ()
+    shape = _broadcast_shape(fn, inputs) if parts else ()
     flat = lambda arr: None if arr is None else np.ascontiguousarray(  # noqa: E731
         np.broadcast_to(arr, shape), dtype=np.uint64).reshape(-1)
     a = flat(inputs[a_name]) if a_name else None
@@ -314,6 +314,15 @@ def _encode(fn: str, kind: int, prof: Profile, fields: Dict[str, Any],
     if scalar:
         return int(out[0])
     return out.reshape(shape)
+
+
+def _broadcast_shape(fn: str, inputs: Dict[str, np.ndarray]) -> Tuple[int, ...]:
+    """The shape all array arguments broadcast to, or an error naming them."""
+    try:
+        return np.broadcast_shapes(*[arr.shape for arr in inputs.values()])
+    except ValueError:
+        raise InvalidTypeError("%s: the arguments do not broadcast to one shape: %s" % (
+            fn, ", ".join("%s %s" % (n, arr.shape) for n, arr in inputs.items()))) from None
 
 
 def _value_at(arr: Optional[np.ndarray], shape: Tuple[int, ...], idx: int) -> Optional[int]:
@@ -570,7 +579,7 @@ def _pte_op(op: int, raw: Any, arg: Any, profile: ProfileLike) -> IntOrArray:
     if isinstance(inp, np.ndarray) and inp.dtype != np.uint64:
         inp = _core.as_u64_input(inp, "raw")
     argarr = None if arg is None else _core.as_u64_input(arg, "newprot")
-    shape = inp.shape if argarr is None else np.broadcast_shapes(inp.shape, argarr.shape)
+    shape = inp.shape if argarr is None else _broadcast_shape(fn, {"raw": inp, "newprot": argarr})
     flat_in = np.ascontiguousarray(np.broadcast_to(inp, shape)).reshape(-1)
     flat_arg = None if argarr is None else np.ascontiguousarray(
         np.broadcast_to(argarr, shape)).reshape(-1)
