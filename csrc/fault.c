@@ -22,8 +22,10 @@
  * elsewhere). */
 #if defined(__GNUC__)
 #define PB_HOT inline __attribute__((always_inline))
+#define PB_FLATTEN __attribute__((flatten))
 #else
 #define PB_HOT inline
+#define PB_FLATTEN
 #endif
 
 /* ------------------------------------------------------------- names */
@@ -109,12 +111,18 @@ static int pte_uffd_wp(const pb_profile *p, uint64_t v) { return (v & p->uffd_wp
 
 static int is_markers_kernel(const pb_profile *p) { return p->kernel == PB_KERNEL_6_18; }
 
-/* pte_marker_uffd_wp() (6.18) */
-static int is_uffd_wp_marker(const pb_profile *p, uint64_t v)
+/* pte_marker_uffd_wp() (6.18); markers: is_markers_kernel(p), passed in
+ * so that the dispatch loop's copies fold it */
+static PB_HOT int uffd_wp_marker_of(const pb_profile *p, int markers, uint64_t v)
 {
-    return is_markers_kernel(p) && v != 0 && !(v & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)) &&
+    return markers && v != 0 && !(v & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)) &&
            (v >> PB_SWP_TYPE_SHIFT) == p->type_marker &&
            (swp_offset(v) & PB_PTE_MARKER_UFFD_WP);
+}
+
+static int is_uffd_wp_marker(const pb_profile *p, uint64_t v)
+{
+    return uffd_wp_marker_of(p, is_markers_kernel(p), v);
 }
 
 /* pte_swp_uffd_wp_special() (v2): exact equality with the special PTE */
@@ -221,15 +229,26 @@ typedef struct fault_ctx {
     int handler;           /* the most specific function reached */
     uint64_t trace;
     int msg;               /* -1, or the PB_MSG_* this pass sent */
+    uint64_t *next_pfn;    /* the allocator (the dispatch loop's copy) */
+    int markers;           /* 6.18 markers, not the v2 special PTE: a constant
+                            * in each instantiation of the dispatch loop */
+    int tracing;           /* record the path (trace): likewise */
 } fault_ctx;
 
 static PB_HOT void enter(fault_ctx *c, int h)
 {
-    c->trace |= PB_BIT(h);
+    if (c->tracing)
+        c->trace |= PB_BIT(h);
     c->handler = h;
 }
 
-static PB_HOT void trace_only(fault_ctx *c, int h) { c->trace |= PB_BIT(h); }
+static PB_HOT void trace_only(fault_ctx *c, int h)
+{
+    if (c->tracing)
+        c->trace |= PB_BIT(h);
+}
+
+static PB_HOT uint64_t fault_alloc_pfn(fault_ctx *c) { return (*c->next_pfn)++; }
 
 /* set_pte_at(): the access completes if the new PTE allows it */
 static PB_HOT int install(fault_ctx *c, uint64_t e)
@@ -269,11 +288,11 @@ static PB_HOT int shmem_fault(fault_ctx *c, uint64_t *pfn)
         return handle_userfault(c, PB_MSG_MINOR);
     if (*slot & PB_CACHE_SWAPPED) {
         trace_only(c, PB_H_SHMEM_SWAPIN);
-        *slot = alloc_pfn(c->mm);
+        *slot = fault_alloc_pfn(c);
     } else if (!*slot) {
         if (userfaultfd_missing(c->vma))
             return handle_userfault(c, PB_MSG_MISSING);
-        *slot = alloc_pfn(c->mm);
+        *slot = fault_alloc_pfn(c);
     }
     *pfn = *slot;
     return -1;
@@ -283,17 +302,22 @@ static PB_HOT int shmem_fault(fault_ctx *c, uint64_t *pfn)
  * v2 do_set_pte() tests the special PTE; 6.18 vmf_orig_pte_uffd_wp(). */
 static PB_HOT int orig_pte_uffd_wp(const fault_ctx *c)
 {
-    if (is_markers_kernel(c->p))
-        return userfaultfd_wp(c->vma) && is_uffd_wp_marker(c->p, c->orig);
+    if (c->markers)
+        return userfaultfd_wp(c->vma) && uffd_wp_marker_of(c->p, c->markers, c->orig);
     return is_special(c->p, c->orig);
 }
 
-static PB_HOT uint64_t mkuffd_wp(const pb_profile *p, uint64_t e)
+static PB_HOT uint64_t mkuffd_wp_of(const pb_profile *p, int markers, uint64_t e)
 {
     /* 6.18 pte_mkuffd_wp write-protects; v2 callers did it first */
-    if (!is_markers_kernel(p))
+    if (!markers)
         e = op(p, PB_OP_WRPROTECT, e, 0);
     return op(p, PB_OP_MKUFFD_WP, e, 0);
+}
+
+static uint64_t mkuffd_wp(const pb_profile *p, uint64_t e)
+{
+    return mkuffd_wp_of(p, is_markers_kernel(p), e);
 }
 
 /* finish_fault -> do_set_pte (v2) / set_pte_range (6.18) */
@@ -304,7 +328,7 @@ static PB_HOT int finish_fault(fault_ctx *c, uint64_t pfn)
     if (c->write)
         e = maybe_mkwrite(c->p, c->vma, op(c->p, PB_OP_MKDIRTY, e, 0));
     if (orig_pte_uffd_wp(c))
-        e = mkuffd_wp(c->p, e);
+        e = mkuffd_wp_of(c->p, c->markers, e);
     return install(c, e);
 }
 
@@ -379,7 +403,7 @@ static PB_HOT int do_cow_fault(fault_ctx *c)
     r = shmem_fault(c, &pfn);
     if (r >= 0)
         return r;
-    return finish_fault(c, alloc_pfn(c->mm));   /* the anonymous copy */
+    return finish_fault(c, fault_alloc_pfn(c));   /* the anonymous copy */
 }
 
 static PB_HOT int do_shared_fault(fault_ctx *c)
@@ -407,7 +431,7 @@ static PB_HOT int do_fault(fault_ctx *c)
 static PB_HOT int do_anonymous_page(fault_ctx *c)
 {
     const pb_vma *v = c->vma;
-    int uffd_wp = is_markers_kernel(c->p) && orig_pte_uffd_wp(c);
+    int uffd_wp = c->markers && orig_pte_uffd_wp(c);
     uint64_t e;
 
     enter(c, PB_H_DO_ANONYMOUS_PAGE);
@@ -418,7 +442,7 @@ static PB_HOT int do_anonymous_page(fault_ctx *c)
     if (!c->write) {
         e = pfn_pte(c->mm->zero_pfn, v->prot) | PB_PAGE_SPECIAL;   /* pte_mkspecial */
     } else {
-        e = pfn_pte(alloc_pfn(c->mm), v->prot);
+        e = pfn_pte(fault_alloc_pfn(c), v->prot);
         if (v->flags & PB_VMA_WRITE)
             e = op(c->p, PB_OP_MKWRITE, op(c->p, PB_OP_MKDIRTY, e, 0), 0);
     }
@@ -429,7 +453,7 @@ static PB_HOT int do_anonymous_page(fault_ctx *c)
 
 static PB_HOT int do_pte_missing(fault_ctx *c)
 {
-    if (is_markers_kernel(c->p))
+    if (c->markers)
         trace_only(c, PB_H_DO_PTE_MISSING);
     if (vma_is_anonymous(c->vma))
         return do_anonymous_page(c);
@@ -458,7 +482,7 @@ static PB_HOT int do_wp_page(fault_ctx *c)
 
     trace_only(c, PB_H_DO_WP_PAGE);
     if (userfaultfd_wp(v) && pte_uffd_wp(c->p, e)) {          /* userfaultfd_pte_wp */
-        if (!is_markers_kernel(c->p) || !(v->flags & PB_VMA_WP_ASYNC))
+        if (!c->markers || !(v->flags & PB_VMA_WP_ASYNC))
             return handle_userfault(c, PB_MSG_WP);
         trace_only(c, PB_H_WP_ASYNC);                          /* 6.7+: resolve in place */
         e = op(c->p, PB_OP_CLEAR_UFFD_WP, e, 0);
@@ -471,7 +495,7 @@ static PB_HOT int do_wp_page(fault_ctx *c)
         return install(c, maybe_mkwrite(c->p, v, op(c->p, PB_OP_MKDIRTY, e, 0)));
     }
     enter(c, PB_H_WP_PAGE_COPY);                               /* wp_page_copy */
-    e = pfn_pte(alloc_pfn(c->mm), v->prot);
+    e = pfn_pte(fault_alloc_pfn(c), v->prot);
     return install(c, maybe_mkwrite(c->p, v, op(c->p, PB_OP_MKDIRTY, e, 0)));
 }
 
@@ -508,8 +532,8 @@ static PB_HOT int swap_in(fault_ctx *c)
 
     if ((o >> PB_SWP_TYPE_SHIFT) != c->mm->swap_type)
         return PB_O_RETRY;        /* get_swap_device() fails: returns 0, faults again */
-    e = pfn_pte(alloc_pfn(c->mm), v->prot);
-    if (is_markers_kernel(p)) {
+    e = pfn_pte(fault_alloc_pfn(c), v->prot);
+    if (c->markers) {
         if (o & p->swp_soft_dirty)
             e = op(p, PB_OP_MKSOFT_DIRTY, e, 0);
         if (o & p->swp_uffd_wp)
@@ -531,7 +555,7 @@ static PB_HOT int swap_in(fault_ctx *c)
         if (o & p->swp_soft_dirty)
             e = op(p, PB_OP_MKSOFT_DIRTY, e, 0);
         if (o & p->swp_uffd_wp)
-            e = mkuffd_wp(p, e);
+            e = mkuffd_wp_of(p, c->markers, e);
     }
     r = install(c, e);
     if (c->write)                       /* FAULT_FLAG_WRITE still set */
@@ -565,7 +589,7 @@ static PB_HOT int do_swap_page(fault_ctx *c)
         break;
     }
     /* markers are found inside do_swap_page in 6.18, bad or not */
-    if (is_markers_kernel(p) && (c->orig >> PB_SWP_TYPE_SHIFT) == p->type_marker)
+    if (c->markers && (c->orig >> PB_SWP_TYPE_SHIFT) == p->type_marker)
         return handle_pte_marker(c);
     enter(c, PB_H_SWAP_BAD);                       /* print_bad_pte */
     return PB_O_SIGBUS;
@@ -594,7 +618,7 @@ static PB_HOT int do_numa_page(fault_ctx *c)
     int writable;
 
     enter(c, PB_H_DO_NUMA_PAGE);
-    if (is_markers_kernel(p))
+    if (c->markers)
         writable = pte_write(e) ||
                    (wants_manual_write_upgrade(p, v) &&
                     can_change_pte_writable(p, c->mm, v, c->page, e));
@@ -626,7 +650,7 @@ static PB_HOT int handle_pte_fault(fault_ctx *c)
     if (kind == PB_KIND_NONE)
         return do_pte_missing(c);
     if (kind != PB_KIND_PRESENT && kind != PB_KIND_PROTNONE)
-        return is_markers_kernel(p) ? do_swap_page(c) : do_swap_pte(c);
+        return c->markers ? do_swap_page(c) : do_swap_pte(c);
     if (kind == PB_KIND_PROTNONE)              /* vma_is_accessible: checked by the caller */
         return do_numa_page(c);
     if (c->write) {
@@ -642,24 +666,18 @@ static PB_HOT int handle_pte_fault(fault_ctx *c)
 }
 
 /* One pass: the arch fault handler's VMA checks, then handle_mm_fault.
- * *hint is the VMA of the previous fault (find_vma's vmacache, in effect). */
-static PB_HOT int fault_pass(fault_ctx *c, const pb_profile *p, pb_mm *mm, uint64_t page,
-                      int access, const pb_vma **hint)
+ * The caller has set c's constant fields (p, mm, vma, next_pfn, markers,
+ * tracing) and found the VMA (NULL: none). */
+static PB_HOT int fault_pass(fault_ctx *c, uint64_t *pte, uint64_t page, int access)
 {
-    c->p = p;
-    c->mm = mm;
     c->page = page;
-    c->ptep = &mm->pte[page];
+    c->ptep = &pte[page];
     c->orig = *c->ptep;
     c->write = access == PB_ACCESS_WRITE;
     c->write_access = c->write;
     c->handler = PB_H_NONE;
     c->trace = 0;
     c->msg = -1;
-    if (*hint && page >= (*hint)->start && page < (*hint)->end)
-        c->vma = *hint;
-    else
-        *hint = c->vma = find_vma(mm, page);
     if (!c->vma || !vma_allows(c->vma, access)) {
         enter(c, PB_H_ACCESS_ERROR);                 /* bad_area / access_error */
         return PB_O_SIGSEGV;
@@ -762,29 +780,61 @@ static int resolve_message(const pb_profile *p, pb_mm *mm, uint64_t page, int ms
     return 0;
 }
 
-int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
-                const uint8_t *access, size_t n, size_t start, uint32_t resolve,
-                int retry, pb_fault_out *out, size_t *done)
+/* Add a histogram of n small values (< 64) to hist: four interleaved
+ * tables, so that equal neighbours do not wait on each other. */
+static void add_histogram(const uint8_t *v, size_t n, uint64_t *hist, int nbins)
 {
-    /* Locals, not out->...: the byte stores below may alias anything, so
-     * fields read through out would be reloaded after every store. */
+    uint64_t t[4][64];
+    size_t i;
+    int b;
+
+    memset(t, 0, sizeof t);
+    for (i = 0; i + 4 <= n; i += 4) {
+        t[0][v[i] & 63]++;
+        t[1][v[i + 1] & 63]++;
+        t[2][v[i + 2] & 63]++;
+        t[3][v[i + 3] & 63]++;
+    }
+    for (; i < n; i++)
+        t[0][v[i] & 63]++;
+    for (b = 0; b < nbins; b++)
+        hist[b] += t[0][b] + t[1][b] + t[2][b] + t[3][b];
+}
+
+/* The dispatch loop, instantiated once per (markers, tracing) pair so that
+ * both are constants in the inlined fault path. */
+static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                                const uint8_t *access, size_t n, size_t start,
+                                uint32_t resolve, int retry, pb_fault_out *out,
+                                size_t *done, const int markers, const int tracing)
+{
+    /* Locals, not out->... or mm->...: the byte and PTE stores below may
+     * alias those fields, which would then be reloaded after every store. */
     uint8_t *const handler = out->handler, *const last = out->last;
     uint8_t *const outcomes = out->outcome, *const npasses = out->passes;
     uint64_t *const traces = out->trace;
     uint64_t *const msg_fault = out->msg_fault, *const msg_page = out->msg_page;
     uint8_t *const msg_kind = out->msg_kind;
+    uint64_t *const pte = mm->pte;
+    const uint64_t npages = mm->npages;
     size_t msg_n = out->msg_n, room = out->msg_cap > msg_n ? out->msg_cap - msg_n : 0;
-    uint64_t counts[PB_H_COUNT] = {0}, finals[PB_O_COUNT] = {0};
-    const pb_vma *hint = NULL;
-    int status = PB_OK, h;
+    uint64_t extra[PB_H_COUNT] = {0};    /* passes after the first, per handler */
+    uint64_t next_pfn = mm->next_pfn;
+    pb_vma vma = {0, 0, 0, 0, 0, -1};   /* a copy of the current VMA */
+    int have_vma = 0, status = PB_OK;
     size_t i;
+    fault_ctx c;
 
+    c.p = p;
+    c.mm = mm;
+    c.next_pfn = &next_pfn;
+    c.markers = markers;
+    c.tracing = tracing;
     for (i = start; i < n; i++) {
         uint64_t page = pages[i], trace = 0;
-        int acc = access[i], passes = 0, outcome;
-        fault_ctx c;
+        int acc = access[i], passes = 1, outcome;
 
-        if (page >= mm->npages || acc > PB_ACCESS_EXEC) {
+        if (page >= npages || acc > PB_ACCESS_EXEC) {
             status = PB_E_RANGE;
             break;
         }
@@ -792,40 +842,87 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
             status = PB_E_FULL;               /* room for every message it may send */
             break;
         }
-        outcome = fault_pass(&c, p, mm, page, acc, &hint);
+        if (!have_vma || page < vma.start || page >= vma.end) {
+            const pb_vma *v = find_vma(mm, page);
+
+            have_vma = v != NULL;
+            if (v)
+                vma = *v;
+        }
+        c.vma = have_vma ? &vma : NULL;
+        outcome = fault_pass(&c, pte, page, acc);
         handler[i] = (uint8_t)c.handler;
         for (;;) {
-            counts[c.handler]++;
-            trace |= c.trace;
-            passes++;
+            if (tracing)
+                trace |= c.trace;
             if (c.msg >= 0) {
+                int woken;
+
                 msg_fault[msg_n] = i;
                 msg_page[msg_n] = page;
                 msg_kind[msg_n] = (uint8_t)(c.msg | (acc == PB_ACCESS_WRITE ? PB_MSG_WRITE : 0));
                 msg_n++;
                 room--;
-                if (!resolve_message(p, mm, page, c.msg, resolve))
+                mm->next_pfn = next_pfn;      /* the ioctls allocate too */
+                woken = resolve_message(p, mm, page, c.msg, resolve);
+                next_pfn = mm->next_pfn;
+                if (!woken)
                     break;
                 outcome = PB_O_REFAULT;        /* the handler woke the fault */
             }
             if (outcome != PB_O_REFAULT || !retry || passes >= PB_MAX_PASSES)
                 break;
-            outcome = fault_pass(&c, p, mm, page, acc, &hint);
+            outcome = fault_pass(&c, pte, page, acc);
+            extra[c.handler]++;
+            passes++;
         }
         last[i] = (uint8_t)c.handler;
         outcomes[i] = (uint8_t)outcome;
         npasses[i] = (uint8_t)passes;
-        finals[outcome]++;
-        if (traces)
+        if (tracing)
             traces[i] = trace;
     }
-    for (h = 0; h < PB_H_COUNT; h++)
-        out->counts[h] += counts[h];
-    for (h = 0; h < PB_O_COUNT; h++)
-        out->outcomes[h] += finals[h];
+    mm->next_pfn = next_pfn;
     out->msg_n = msg_n;
+    add_histogram(handler + start, i - start, out->counts, PB_H_COUNT);
+    add_histogram(outcomes + start, i - start, out->outcomes, PB_O_COUNT);
+    for (msg_n = 0; msg_n < PB_H_COUNT; msg_n++)
+        out->counts[msg_n] += extra[msg_n];
     *done = i;
     return status;
+}
+
+static PB_FLATTEN int dispatch_618(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                                    const uint8_t *access, size_t n, size_t start,
+                                    uint32_t resolve, int retry, pb_fault_out *out,
+                                    size_t *done, int tracing)
+{
+    return tracing ? dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
+                                   done, 1, 1)
+                   : dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
+                                   done, 1, 0);
+}
+
+static PB_FLATTEN int dispatch_v2(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                                  const uint8_t *access, size_t n, size_t start,
+                                  uint32_t resolve, int retry, pb_fault_out *out,
+                                  size_t *done, int tracing)
+{
+    return tracing ? dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
+                                   done, 0, 1)
+                   : dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
+                                   done, 0, 0);
+}
+
+int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                const uint8_t *access, size_t n, size_t start, uint32_t resolve,
+                int retry, pb_fault_out *out, size_t *done)
+{
+    int tracing = out->trace != NULL;
+
+    if (is_markers_kernel(p))
+        return dispatch_618(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
+    return dispatch_v2(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
 }
 
 /* ------------------------------------------ operations outside faults */
@@ -1108,7 +1205,9 @@ void pb_mm_pagemap(const pb_profile *p, const pb_mm *mm, uint64_t first, uint64_
 
     for (i = 0; i < count; i++) {
         uint64_t pg = first + i, e;
-        uint32_t facts = PB_PMIN_SHOW_PFN;
+        /* every mapping starts with VM_SOFTDIRTY set (mmap_region), which
+         * pagemap reports on every entry where MEM_SOFT_DIRTY exists */
+        uint32_t facts = PB_PMIN_SHOW_PFN | PB_PMIN_VMA_SOFTDIRTY;
         int kind;
 
         if (pg >= mm->npages) {

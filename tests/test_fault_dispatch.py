@@ -104,6 +104,12 @@ def kinds(batch: Any) -> List[Any]:
     return [(m["kind"], m["write"]) for m in batch.message_list()]
 
 
+def vma_soft_dirty(profile: str) -> int:
+    """pagemap bit 55 on every entry of a fresh mapping where MEM_SOFT_DIRTY
+    is on (5.12 profile): mmap_region() sets VM_SOFTDIRTY (spec 6)."""
+    return ref.PM_SOFT_DIRTY if profile == V2 else 0
+
+
 def missing_path(profile: str) -> List[str]:
     """6.18 enters a none PTE through do_pte_missing(); 5.12 inlines it."""
     return ["do_pte_missing"] if profile == V618 else []
@@ -124,7 +130,7 @@ def test_do_anonymous_page_read_maps_the_zero_page(profile: str) -> None:
     assert (first(b), outcome(b)) == ("do_anonymous_page", "done")
     assert b.path(0) == ["handle_pte_fault"] + missing_path(profile) + ["do_anonymous_page"]
     # live finding 1: present, PFN shown, not exclusive, not file
-    assert int(mm.pagemap(0, 1)[0]) == ref.PM_PRESENT | ZERO_PFN
+    assert int(mm.pagemap(0, 1)[0]) == ref.PM_PRESENT | vma_soft_dirty(profile) | ZERO_PFN
 
 
 @BOTH
@@ -161,8 +167,8 @@ def test_do_read_fault_maps_the_page_cache_page(profile: str) -> None:
     assert b.path(0) == ["handle_pte_fault"] + missing_path(profile) + \
         ["do_fault", "do_read_fault"]
     assert int(mm.objects[0].cache[0]) == PFN
-    assert int(mm.pagemap(0, 1)[0]) == \
-        ref.PM_PRESENT | ref.PM_FILE | ref.PM_MMAP_EXCLUSIVE | PFN   # live finding 2
+    assert int(mm.pagemap(0, 1)[0]) == ref.PM_PRESENT | ref.PM_FILE | \
+        ref.PM_MMAP_EXCLUSIVE | vma_soft_dirty(profile) | PFN   # live finding 2
 
 
 @BOTH
@@ -966,8 +972,9 @@ def test_change_pte_range_uffd_wp_of_none_ptes_in_a_file_vma(profile: str) -> No
     mm.writeprotect(0, 2)
     leftover = V2_SPECIAL_PTE if profile == V2 else UFFD_WP_MARKER
     assert [int(x) for x in mm.pte[:4]] == [leftover, leftover, 0, 0]
-    # pagemap: v2 reports the special like none (0); 6.18 0x420000000000003F
-    want = 0 if profile == V2 else 0x420000000000003F
+    # pagemap: v2 reports the special like none (0, but for VM_SOFTDIRTY);
+    # 6.18 0x420000000000003F
+    want = vma_soft_dirty(profile) if profile == V2 else 0x420000000000003F
     assert int(mm.pagemap(0, 1)[0]) == want
     mm.writeprotect(0, 1, on=False)           # resolve: the leftover goes
     assert [int(x) for x in mm.pte[:2]] == [0, leftover]
