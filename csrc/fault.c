@@ -768,11 +768,15 @@ int pb_mm_uffd_continue(const pb_profile *p, pb_mm *mm, uint64_t page, int wp)
 
 /* ---------------------------------------------------------- dispatch */
 
-static int resolve_message(const pb_profile *p, pb_mm *mm, uint64_t page, int msg,
-                           uint32_t policy)
+static int writeprotect_page(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t pg,
+                             int on);
+
+/* What the handler thread does with a message; v is the faulting VMA. */
+static int resolve_message(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t page,
+                           int msg, uint32_t policy)
 {
     if (msg == PB_MSG_WP && (policy & PB_RESOLVE_WP))
-        return pb_mm_writeprotect(p, mm, page, 1, 0) == PB_OK;
+        return writeprotect_page(p, mm, v, page, 0) == PB_OK;    /* UFFDIO_WRITEPROTECT */
     if (msg == PB_MSG_MISSING && (policy & PB_RESOLVE_MISSING))
         return pb_mm_uffd_copy(p, mm, page, (policy & PB_RESOLVE_COPY_WP) != 0) == PB_OK;
     if (msg == PB_MSG_MINOR && (policy & PB_RESOLVE_MINOR))
@@ -864,7 +868,7 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
                 msg_n++;
                 room--;
                 mm->next_pfn = next_pfn;      /* the ioctls allocate too */
-                woken = resolve_message(p, mm, page, c.msg, resolve);
+                woken = resolve_message(p, mm, c.vma, page, c.msg, resolve);
                 next_pfn = mm->next_pfn;
                 if (!woken)
                     break;
