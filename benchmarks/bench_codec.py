@@ -1,4 +1,4 @@
-"""The codec benchmark: the same job as ``ptebits bench``.
+"""The codec benchmark: ``ptebits bench --only codec``.
 
     python benchmarks/bench_codec.py [--json] [--entries N] [--repeats R] ...
 
@@ -10,4 +10,4 @@ import sys
 from ptebits.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["bench"] + sys.argv[1:]))
+    sys.exit(main(["bench", "--only", "codec"] + sys.argv[1:]))

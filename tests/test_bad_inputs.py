@@ -532,7 +532,8 @@ def test_cli_bad_inputs_exit_with_the_documented_code_and_one_error_line(
 
 
 @pytest.mark.parametrize("argv", [["profiles"], ["bench", "--entries", "64", "--repeats", "1",
-                                                 "--max-threads", "1", "-q"]])
+                                                 "--max-threads", "1", "--faults", "64",
+                                                 "-q"]])
 def test_cli_commands_without_bad_input_exit_0_or_1(capsys: Any, argv: List[str]) -> None:
     """The counterpart: the same commands with good arguments do not fail
     (bench exits 1 only when its baselines disagree, never here)."""

@@ -30,6 +30,7 @@ import pytest
 
 import ptebits
 import ptebits.bench
+import ptebits.bench_fault
 from ptebits.cli import main
 from ptebits.explain import Pte
 from ptebits.schema import FIELD_NAMES, iter_rows
@@ -528,7 +529,8 @@ def test_profile_with_knobs_is_accepted(capsys: Any) -> None:
     (["explain", "0", "--profile", "linux-6.18+no_bogus"], "unknown profile knob"),
     (["encode", "special", "--profile", "linux-5.13"], "unknown profile 'linux-5.13'"),
     (["decode", "-", "--profile", "6.18"], "unknown profile '6.18'"),
-    (["bench", "--entries", "100", "--repeats", "1", "-q", "--profile", "linux-6.18+fast"],
+    (["bench", "--entries", "100", "--repeats", "1", "-q", "--faults", "100", "--profile",
+      "linux-6.18+fast"],
      "unknown profile knob 'fast'"),
 ])
 def test_unknown_profiles_and_knobs_are_usage_errors(capsys: Any, monkeypatch: Any,
@@ -1178,7 +1180,8 @@ JOBS = {"copy", "decode", "classify", "numpy_decode"}
 def test_bench_json_small(capsys: Any, profile: Optional[str]) -> None:
     """README "Benchmarks": one JSON object with the documented keys; the
     plain-numpy decoder's columns equal the C core's.  No speed is asserted."""
-    argv = ["bench", "--entries", "20000", "--repeats", "1", "--json"]
+    argv = ["bench", "--entries", "20000", "--repeats", "1", "--json",
+            "--faults", "3000"]
     if profile:
         argv += ["--profile", profile]
     res = cli(capsys, *argv)
@@ -1204,7 +1207,33 @@ def test_bench_json_small(capsys: Any, profile: Optional[str]) -> None:
     assert report["mix"] == ptebits.bench.MIX
 
 
+DISPATCH_KEYS = {"profile", "faults", "repeats", "seed", "copy_median_s", "mixes", "checks",
+                 "targets", "targets_met"}
+
+
+@pytest.mark.parametrize("profile", [V618, V512])
+def test_bench_dispatch_json(capsys: Any, profile: str) -> None:
+    """README "Benchmarks": the dispatch part, every mix in both page orders,
+    and the pure-Python dispatcher agreeing with the C model on its sample."""
+    res = cli(capsys, "bench", "--only", "dispatch", "--faults", "4096", "--repeats", "1",
+              "--json", "--profile", profile)
+    assert res.code == 0, res.err
+    d = json.loads(res.out)["dispatch"]
+    assert DISPATCH_KEYS <= set(d) and d["profile"] == profile and d["faults"] == 4096
+    assert set(d["mixes"]) == set(ptebits.bench_fault.DISPATCH_MIXES)
+    assert all(d["checks"].values()), d["checks"]
+    for row in d["mixes"].values():
+        assert {"sequential", "random", "python_sample", "speedup_vs_python"} <= set(row)
+        assert row["sequential"]["ratio_to_copy"] > 0
+
+
+def test_bench_only_rejects_unknown_suites(capsys: Any) -> None:
+    res = cli(capsys, "bench", "--only", "codec,fast")
+    assert res.code == 2 and "--only" in res.err
+
+
 def test_bench_text_report(capsys: Any) -> None:
-    res = cli(capsys, "bench", "--entries", "5000", "--repeats", "1", "-q")
+    res = cli(capsys, "bench", "--entries", "5000", "--repeats", "1", "-q",
+              "--faults", "3000")
     assert (res.code, res.err) == (0, "")
     assert "5000 entries" in res.out and "ptebits.decode" in res.out

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Dict, Optional, Sequence, TextIO
 
 from . import __version__
 from .codec import LEVELS as EXPLAIN_LEVELS
@@ -317,22 +317,39 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     from .bench import format_report, run_codec_bench
+    from .bench_fault import format_dispatch_report, run_dispatch_bench
     progress = None if args.json or args.quiet else (
         lambda msg: print("ptebits bench: " + msg, file=sys.stderr))
     if args.max_threads is not None and args.max_threads < 1:
         raise UsageError("--max-threads must be at least 1 (1 skips the thread scaling)")
-    res = run_codec_bench(args.entries, repeats=args.repeats, seed=args.seed,
-                          profile=args.profile, max_threads=args.max_threads,
-                          progress=progress)
+    if args.faults < 1:
+        raise UsageError("--faults must be at least 1")
+    suites = set(args.only.split(",")) if args.only else {"codec", "dispatch"}
+    if not suites <= {"codec", "dispatch"}:
+        raise UsageError("--only takes codec, dispatch or both (codec,dispatch)")
+    res: Dict[str, Any] = {}
+    ok = True
+    if "codec" in suites:
+        res = run_codec_bench(args.entries, repeats=args.repeats, seed=args.seed,
+                              profile=args.profile, max_threads=args.max_threads,
+                              progress=progress)
+        checks = res["checks"]
+        ok = checks["numpy_columns_identical"] and checks["python_sample_identical"] and \
+            checks["threaded_columns_identical"]
+    if "dispatch" in suites:
+        res["dispatch"] = run_dispatch_bench(args.faults, repeats=min(args.repeats, 5),
+                                             profile=args.profile, progress=progress)
+        ok = ok and all(res["dispatch"]["checks"].values())
     if args.json:
         out.write(json.dumps(res, indent=2, sort_keys=False) + "\n")
     else:
-        out.write(format_report(res) + "\n")
-    checks = res["checks"]
-    ok = checks["numpy_columns_identical"] and checks["python_sample_identical"] and \
-        checks["threaded_columns_identical"]
+        parts = [format_report(res)] if "codec" in suites else []
+        if "dispatch" in suites:
+            parts.append(format_dispatch_report(res["dispatch"]))
+        out.write("\n\n".join(parts) + "\n")
     if not ok:
-        print("ptebits bench: the baselines or the threaded runs disagree with the C core", file=sys.stderr)
+        print("ptebits bench: the baselines or the threaded runs disagree with the C core",
+              file=sys.stderr)
     return EXIT_OK if ok else EXIT_CHECK
 
 
@@ -445,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-threads", type=int, metavar="N",
                    help="thread scaling: time decode and classify with 2..N threads "
                         "(default: the CPUs this process may use)")
+    p.add_argument("--faults", type=int, default=10 * 1024 * 1024,
+                   help="dispatch: faults per run, over as many PTEs (default 10Mi)")
+    p.add_argument("--only", metavar="SUITES",
+                   help="codec, dispatch, or codec,dispatch (the default)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_bench)
     from . import cli_pagemap           # it uses this module's helpers: import it here
