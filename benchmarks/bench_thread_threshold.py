@@ -4,8 +4,9 @@
 For each array call and each input size (powers of two), times one thread
 against every CPU this process may use (``threads=`` given explicitly, so the
 automatic threshold does not interfere), median of interleaved repeats, and
-prints the ratio.  The threshold per thread is the smallest size where the
-split is clearly faster (ratio < 0.9), divided by the thread count.
+prints the ratio; then the pool's hand-off cost, each call's cost per entry,
+and the break-even size per thread (hand-off / cost per entry, the size at
+which a perfectly scaling split would just pay).
 
     python benchmarks/bench_thread_threshold.py [--repeats 31] [--max-log2 22]
 """
@@ -46,6 +47,7 @@ def main() -> None:
     print("%-16s" % "entries" + "".join("%10d" % (1 << k)
                                         for k in range(args.min_log2, args.max_log2 + 1)))
     found: Dict[str, int] = {}
+    cost: Dict[str, float] = {}
     for op in _parallel.MIN_ENTRIES_PER_THREAD:
         ratios: List[float] = []
         for k in range(args.min_log2, args.max_log2 + 1):
@@ -69,14 +71,25 @@ def main() -> None:
                 one.append(_median_time(lambda: call(1), inner))
                 many.append(_median_time(lambda: call(cpus), inner))
             ratio = statistics.median(many) / statistics.median(one)
+            cost[op] = statistics.median(one) / n          # the largest n wins
             ratios.append(ratio)
             if op not in found and ratio < 0.9:
                 found[op] = n // cpus
         print("%-16s" % op + "".join("%10.2f" % r for r in ratios))
+    # the break-even point with perfect scaling: the pool's hand-off cost over
+    # the one-thread cost of an entry
+    handoff = statistics.median(
+        [_median_time(lambda: _parallel.run(2 * _parallel.CHUNK_ALIGN, 2, "decode",
+                                            lambda a, b: None), 50) for _ in range(9)]) - \
+        statistics.median([_median_time(lambda: _parallel.run(2 * _parallel.CHUNK_ALIGN, 1,
+                                                               "decode", lambda a, b: None), 50)
+                           for _ in range(9)])
     print()
+    print("hand-off to the pool: %.1f us" % (handoff * 1e6))
     for op, per in _parallel.MIN_ENTRIES_PER_THREAD.items():
-        print("%-16s measured: pays from %s entries per thread; set: %d" % (
-            op, found.get(op, "never"), per))
+        print("%-16s %5.2f ns/entry; break-even %6d entries/thread; 2 threads < 0.9x from "
+              "%s entries/thread; set: %d" % (op, cost[op] * 1e9, handoff / cost[op],
+                                              found.get(op, "never"), per))
 
 
 if __name__ == "__main__":

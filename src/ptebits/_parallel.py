@@ -34,20 +34,25 @@ T = TypeVar("T")
 CHUNK_ALIGN = 4096
 
 #: With ``threads=None``, the fewest entries each thread must get before a
-#: call is split.  Measured on the project's 2-vCPU VM (benchmarks/
-#: threshold_threads.py; bench mix, median of interleaved repeats, 1 vs 2
-#: threads): below these sizes handing chunks to the pool (a wake-up and a
-#: future, ~30-60 us) costs more than the second core saves.  The PTE decode
-#: and classify run at ~2 ns and ~1 ns an entry; the upper-level and pagemap
-#: loops are plain per-entry loops, several times slower, so they pay off
-#: sooner.  Names are the ``op`` arguments of :func:`run`.
+#: call is split.  Measured on the project's 2-vCPU VM with
+#: benchmarks/bench_thread_threshold.py: handing a chunk to the pool costs
+#: ~23 us, and one thread takes ~2.3 (decode), 0.8 (classify), 4.3 and 1.7
+#: (the upper levels' plain loops), 8.3 (decode_pagemap, fresh outputs) and
+#: 3.1 ns (pte_to_pagemap) an entry, so a perfectly scaling split breaks even
+#: at ~10K, 29K, 5K, 13K, 3K and 7K entries per thread.  Two threads do not
+#: scale perfectly (memory bandwidth, first touch of new outputs), and on a
+#: quiet moment of that shared machine became clearly faster (< 0.8x) at
+#: 64K (decode), 256K (classify), 32K (decode_level), 64K (classify_level)
+#: and 128K (decode_pagemap) entries per thread: the values below, about
+#: four times the break-even, within a factor of two of those.  Names are the
+#: ``op`` arguments of :func:`run`.
 MIN_ENTRIES_PER_THREAD = {
     "decode": 1 << 16,
     "classify": 1 << 17,
-    "decode_level": 1 << 14,
-    "classify_level": 1 << 15,
-    "decode_pagemap": 1 << 14,
-    "pte_to_pagemap": 1 << 15,
+    "decode_level": 1 << 15,
+    "classify_level": 1 << 16,
+    "decode_pagemap": 1 << 16,
+    "pte_to_pagemap": 1 << 16,
 }
 
 #: More threads than this are never started for one call (the pool's size).
