@@ -318,8 +318,6 @@ PTE_BAD = {"float": 1.5, "nan": float("nan"), "str": "0x5", "None": None,
            "array": A, "bytes": b"\0"}
 
 
-@pytest.mark.xfail(strict=True, reason="explain.Pte converts with int(raw): Pte(1.5) is "
-                   "Pte(1), Pte('0x5') a bare ValueError; the fix belongs in explain.py")
 @pytest.mark.parametrize("bad", sorted(PTE_BAD))
 def test_pte_takes_one_integer(bad: str) -> None:
     check(Bad(lambda: ptebits.Pte(PTE_BAD[bad]), InvalidTypeError, r"raw must be an integer"))

@@ -341,6 +341,12 @@ class Pte:
     def __init__(self, raw: int, *, profile: ProfileLike = None, level: str = "pte"):
         prof = _profile(profile)
         self.level = LEVELS[_level(level)]
+        if isinstance(raw, bool) or not isinstance(raw, (int, np.integer)):
+            from .errors import InvalidTypeError
+            raise InvalidTypeError("raw must be an integer (a 64-bit PTE value), got %s %r; "
+                                   "for hex text use int(text, 16), for arrays ptebits.decode"
+                                   % (type(raw).__name__, raw if not isinstance(raw, np.ndarray)
+                                      else "array"))
         value = int(raw)
         if value < 0 or value >> 64:
             from .errors import FieldRangeError
