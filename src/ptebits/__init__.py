@@ -13,6 +13,7 @@ from .errors import (DumpFormatError, Error, FieldRangeError, FileError, Invalid
                      InvalidValueError, LiveUnavailable, ScenarioError, UnknownProfileError,
                      UnsupportedKernelError)
 from .explain import Pte
+from .fault import Access, AddressSpace, FaultBatch, Handler, Outcome
 from .dumps import open_dump, read_dump
 from .pagemap import PagemapDecoded, decode_pagemap, pte_to_pagemap
 from .procpid import read_pagemap
@@ -21,7 +22,8 @@ from .profiles import Profile, get_profile, host_profile, list_profiles
 __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "Kind", "Decoded", "Pte", "classify", "decode", "LEVELS", "PGPROTS",
+    "__version__", "Kind", "Decoded", "Pte", "AddressSpace", "Handler", "Outcome", "Access",
+    "FaultBatch", "classify", "decode", "LEVELS", "PGPROTS",
     "TABLE_PGPROTS", "encode_present", "encode_table", "encode_huge", "encode_swap",
     "encode_migration", "encode_device",
     "encode_hwpoison", "encode_marker", "encode_special", "pte_modify",
