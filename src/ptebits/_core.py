@@ -363,6 +363,13 @@ class NativeMM:
     def next_slot(self) -> int:
         return int(self._mm.next_slot)
 
+    @property
+    def zero_pfn(self) -> int:
+        return int(self._mm.zero_pfn)
+
+    def set_allocators(self, next_pfn: int, next_slot: int) -> None:
+        self._mm.next_pfn, self._mm.next_slot = next_pfn, next_slot
+
     def set_layout(self, vmas: Sequence[Tuple[int, int, int, int, int, int]],
                    objects: Sequence[Tuple[np.ndarray, int]]) -> None:
         """vmas: (start, end, pgoff, prot, flags, object) sorted by start;

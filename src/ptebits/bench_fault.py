@@ -67,22 +67,6 @@ def build_mix(mix: str, n: int, profile: Profile) -> AddressSpace:
     return mm
 
 
-class _State:
-    """A copy of an address space's arrays to restore between repeats."""
-
-    def __init__(self, mm: AddressSpace):
-        self.mm = mm
-        self.pte = mm.pte.copy()
-        self.caches = [o.cache.copy() for o in mm.objects]
-        self.next_pfn = mm._native._mm.next_pfn
-
-    def restore(self) -> None:
-        self.mm.pte[:] = self.pte
-        for o, c in zip(self.mm.objects, self.caches):
-            o.cache[:] = c
-        self.mm._native._mm.next_pfn = self.next_pfn
-
-
 # ------------------------------------------------ pure-Python baseline
 
 def python_dispatch_baseline(mm: AddressSpace, pages: List[int], access: str,
@@ -104,8 +88,8 @@ def python_dispatch_baseline(mm: AddressSpace, pages: List[int], access: str,
     prot = vma_page_prot(prof.handle, flags)
     pte = [int(x) for x in mm.pte]
     cache = [int(x) for x in mm.objects[0].cache] if mm.objects else []
-    next_pfn = int(mm._native._mm.next_pfn)
-    zero_pfn = int(mm._native._mm.zero_pfn)
+    next_pfn = mm.next_pfn
+    zero_pfn = mm.zero_pfn
     fa = mm.fault_around_pages
     RW, A, D, P = L.PB_PAGE_RW, L.PB_PAGE_ACCESSED, L.PB_PAGE_DIRTY, L.PB_PAGE_PRESENT
     write = access == "write"
@@ -222,13 +206,13 @@ def run_dispatch_bench(faults: int = DEFAULT_FAULTS, *, repeats: int = 5, seed: 
         if progress:
             progress("dispatch %s (%d faults)" % (mix, faults))
         mm = build_mix(mix, faults, prof)
-        state = _State(mm)
+        state = mm.snapshot()
         row: Dict[str, Any] = {"what": what}
         for oname, pages in order.items():
             out = None
             times = []
             for _ in range(repeats):
-                state.restore()
+                mm.restore(state)
                 t0 = time.perf_counter()
                 out = mm.dispatch(pages, access, resolve=resolve, out=out)
                 times.append(time.perf_counter() - t0)

@@ -556,7 +556,34 @@ class AddressSpace:
 
     @property
     def next_pfn(self) -> int:
+        """The PFN the next new page gets."""
         return self._native.next_pfn
+
+    @property
+    def zero_pfn(self) -> int:
+        return self._native.zero_pfn
+
+    def snapshot(self) -> Dict[str, Any]:
+        """A copy of the state that faults and operations change (PTEs, page
+        caches, object sizes, VMAs, allocators), for :meth:`restore`."""
+        return {"pte": self.pte.copy(), "vmas": list(self.vmas),
+                "objects": [(o.cache.copy(), o.size) for o in self.objects],
+                "alloc": (self._native.next_pfn, self._native.next_slot)}
+
+    def restore(self, snap: Dict[str, Any]) -> None:
+        """Go back to a :meth:`snapshot` of this address space."""
+        if len(snap["pte"]) != len(self) or len(snap["objects"]) != len(self.objects):
+            raise InvalidValueError("restore: the snapshot is of another address space")
+        self.pte[:] = snap["pte"]
+        self.vmas = list(snap["vmas"])
+        for obj, (cache, size) in zip(self.objects, snap["objects"]):
+            if obj.cache.size != cache.size:
+                obj.cache = cache.copy()
+            else:
+                obj.cache[:] = cache
+            obj.size = size
+        self._native.set_allocators(*snap["alloc"])
+        self._sync()
 
 
 _FEATURE_MASK = lib.PB_VMA_WP_UNPOPULATED | lib.PB_VMA_WP_ASYNC | lib.PB_VMA_EVENT_REMOVE
