@@ -6,7 +6,10 @@ relies on for any bytes at all: decode and classify agree at every level,
 array loops equal one-entry calls, canonical entries re-encode to
 themselves, encoders either refuse or produce what decodes back to their
 fields, PTE helpers touch only their bits, pagemap words match their PTEs;
-and AddressSanitizer/UBSan see every access of the core.  The longer run
+and AddressSanitizer/UBSan see every access of the core.  The dispatch
+target runs faults and page-table operations over a small address space
+(raw PTEs included): the PTEs the model writes are canonical, message
+counts stay within capacity, and a second run on a copy gives the same.  The longer run
 is ``fuzz/run.sh SECONDS`` (README "Fuzzing").
 
 Needs clang with libFuzzer (Debian: ``apt-get install clang``); skipped
@@ -50,6 +53,11 @@ def fuzzers(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_there_is_a_codec_target() -> None:
     assert "codec" in TARGETS
     assert os.listdir(os.path.join(FUZZ, "corpus", "codec")), "the codec target has seeds"
+
+
+def test_there_is_a_dispatch_target() -> None:
+    assert "dispatch" in TARGETS
+    assert os.listdir(os.path.join(FUZZ, "corpus", "dispatch")), "the dispatch target has seeds"
 
 
 def _regressions(target: str) -> List[str]:
