@@ -367,3 +367,31 @@ def test_the_c_codec_keeps_no_mutable_static_state() -> None:
             if "const" not in stars[0] or any("const" not in s for s in stars[1:]):
                 problems.append("%s: %s" % (os.path.basename(path), line.strip()))
     assert not problems, "mutable static state in the C codec:\n" + "\n".join(problems)
+
+
+# ---------------------------------------------------------- the bench
+
+def test_bench_reports_thread_scaling_against_one_thread_of_the_same_run() -> None:
+    """README "Benchmarks": thread_scaling holds, for each count 2..N, the
+    time with N threads over the time with one, from the same repeats, and
+    the threaded columns are checked against one thread.  No speed asserted."""
+    from ptebits.bench import format_report, run_codec_bench
+    res = run_codec_bench(3 * A + 5, repeats=2, python_sample=100, max_threads=3)
+    sc = res["thread_scaling"]
+    assert sc["cpus"] == _parallel.available_cpus() and sc["threads"] == [2, 3]
+    for job in ("decode", "classify"):
+        assert set(sc["ratio_to_1_thread"][job]) == {"2", "3"}
+        assert [len(v) for v in sc["all_s"][job].values()] == [2, 2]
+        for n, ratio in sc["ratio_to_1_thread"][job].items():
+            assert ratio == pytest.approx(sc["median_s"][job][n] / res["median_s"][job])
+    assert res["checks"]["threaded_columns_identical"] is True
+    assert "thread scaling on" in format_report(res)
+    one = run_codec_bench(1000, repeats=1, python_sample=10, max_threads=1)
+    assert one["thread_scaling"]["threads"] == []
+    assert "thread scaling: not measured" in format_report(one)
+
+
+def test_bench_max_threads_below_one_is_a_usage_error(capsys: Any) -> None:
+    from ptebits.cli import main
+    assert main(["bench", "--entries", "100", "--max-threads", "0"]) == 2
+    assert "--max-threads" in capsys.readouterr().err

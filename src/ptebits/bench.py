@@ -412,7 +412,8 @@ def _scaling_lines(res: Dict[str, Any]) -> List[str]:
     sc, m = res["thread_scaling"], res["median_s"]
     tm, ratio = sc["median_s"], sc["ratio_to_1_thread"]
     if not sc["threads"]:
-        return ["", "  thread scaling: one CPU available to this process, nothing to compare"]
+        return ["", "  thread scaling: not measured (one CPU available to this process, "
+                "or --max-threads 1)"]
     lines = ["", "  thread scaling on %d CPU%s (time with N threads / time with 1 thread, "
              "same run; < 1 is faster):" % (sc["cpus"], "" if sc["cpus"] == 1 else "s"),
              "  %-10s %12s %12s" % ("threads", "decode", "classify"),
