@@ -139,6 +139,8 @@ class FaultModelInvariants(RuleBasedStateMachine):
         self.npages = npages
         self.file = self.memory != "anon"
         self.twins = [Twin(p, npages, self.memory, self.mode, features) for p in PROFILES]
+        self.unmaps = 0     # one munmap and one unregister a run: the rest of the
+        self.unregisters = 0    # run still has protected, mapped pages to work on
 
     # ------------------------------------------------------------ helpers
     def _vma(self, twin: Twin, page: int) -> Any:
@@ -174,6 +176,18 @@ class FaultModelInvariants(RuleBasedStateMachine):
                                     st.sampled_from(["read", "write"])), min_size=1, max_size=4),
           resolve=st.sampled_from(RESOLVE))
     def fault(self, faults: List[Tuple[int, str]], resolve: Optional[str]) -> None:
+        self._fault(faults, resolve)
+
+    # faults are most of what happens to memory: two more rules give them weight
+    @rule(page=st.integers(0, MAX_PAGES - 1), resolve=st.sampled_from(RESOLVE))
+    def write(self, page: int, resolve: Optional[str]) -> None:
+        self._fault([(page, "write")], resolve)
+
+    @rule(page=st.integers(0, MAX_PAGES - 1), resolve=st.sampled_from(RESOLVE))
+    def read(self, page: int, resolve: Optional[str]) -> None:
+        self._fault([(page, "read")], resolve)
+
+    def _fault(self, faults: List[Tuple[int, str]], resolve: Optional[str]) -> None:
         pages = [min(p, self.npages - 1) for p, _ in faults]
         access = [a for _, a in faults]
         for t in self.twins:
@@ -258,6 +272,14 @@ class FaultModelInvariants(RuleBasedStateMachine):
     # ----------------------------------------------------- userfaultfd ops
     @rule(start=st.integers(0, MAX_PAGES - 1), count=st.integers(1, 4), on=st.booleans())
     def writeprotect(self, start: int, count: int, on: bool) -> None:
+        self._writeprotect(start, count, on)
+
+    @rule(page=st.integers(0, MAX_PAGES - 1))
+    def protect(self, page: int) -> None:
+        """Protecting is what the rest is about: a rule of its own for weight."""
+        self._writeprotect(page, 1, True)
+
+    def _writeprotect(self, start: int, count: int, on: bool) -> None:
         start, count = self._clamp(start, count)
         pages = range(start, start + count)
         registered = all(self._vma(self.twins[0], p) is not None and
@@ -278,8 +300,10 @@ class FaultModelInvariants(RuleBasedStateMachine):
                 elif not on:
                     t.wp.discard(p)
 
+    @precondition(lambda self: self.unregisters < 1)
     @rule(start=st.integers(0, MAX_PAGES - 1), count=st.integers(1, MAX_PAGES))
     def unregister(self, start: int, count: int) -> None:
+        self.unregisters += 1
         start, count = self._clamp(start, count)
         if self._range_op("unregister", start, count):
             for t in self.twins:
@@ -336,8 +360,10 @@ class FaultModelInvariants(RuleBasedStateMachine):
     def numa_hint(self, start: int, count: int) -> None:
         self._range_op("numa_hint", start, count)
 
+    @precondition(lambda self: self.unmaps < 1)
     @rule(start=st.integers(0, MAX_PAGES - 1), count=st.integers(1, 3))
     def munmap(self, start: int, count: int) -> None:
+        self.unmaps += 1
         start, count = self._clamp(start, count)
         if self._range_op("munmap", start, count):
             for t in self.twins:        # unmap_vmas: ZAP_FLAG_DROP_MARKER
