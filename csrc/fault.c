@@ -817,6 +817,7 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     uint8_t *const handler = out->handler, *const last = out->last;
     uint8_t *const outcomes = out->outcome, *const npasses = out->passes;
     uint64_t *const traces = out->trace;
+    uint8_t *const allocs = out->allocs;
     uint64_t *const msg_fault = out->msg_fault, *const msg_page = out->msg_page;
     uint8_t *const msg_kind = out->msg_kind;
     uint64_t *const pte = mm->pte;
@@ -835,7 +836,7 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     c.markers = markers;
     c.tracing = tracing;
     for (i = start; i < n; i++) {
-        uint64_t page = pages[i], trace = 0;
+        uint64_t page = pages[i], trace = 0, pfn0 = next_pfn;
         int acc = access[i], passes = 1, outcome;
 
         if (page >= npages || acc > PB_ACCESS_EXEC) {
@@ -885,6 +886,8 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         npasses[i] = (uint8_t)passes;
         if (tracing)
             traces[i] = trace;
+        if (allocs)
+            allocs[i] = (uint8_t)(next_pfn - pfn0);
     }
     mm->next_pfn = next_pfn;
     out->msg_n = msg_n;
@@ -927,6 +930,22 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
     if (is_markers_kernel(p))
         return dispatch_618(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
     return dispatch_v2(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
+}
+
+void pb_remap_pfns(uint64_t *pte, size_t n, uint64_t lo, uint64_t count,
+                   const uint64_t *table)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        uint64_t v = pte[i], pfn;
+
+        if (!(v & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)))
+            continue;
+        pfn = pte_pfn(v);
+        if (pfn - lo < count)         /* unsigned: also pfn >= lo */
+            pte[i] = pfn_pte(table[pfn - lo], v & ~PB_PTE_PFN_MASK);
+    }
 }
 
 /* ------------------------------------------ operations outside faults */

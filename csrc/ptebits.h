@@ -455,6 +455,9 @@
 #define PB_O_HWPOISON  6  /* VM_FAULT_HWPOISON: SIGBUS BUS_MCEERR_AR */
 #define PB_O_COUNT     7
 #define PB_MAX_PASSES  8  /* a fault that needs more passes is a model bug */
+/* New pages one fault may allocate: per pass a page cache page and a
+ * copy-on-write copy, and one more for its UFFDIO_COPY/CONTINUE */
+#define PB_MAX_FAULT_ALLOCS (PB_MAX_PASSES * 3)
 
 #define PB_ACCESS_READ   0
 #define PB_ACCESS_WRITE  1
@@ -642,6 +645,7 @@ typedef struct pb_fault_out {
     uint8_t *last;           /* per fault: the last pass's handler */
     uint8_t *outcome;        /* per fault: PB_O_* of the last pass */
     uint8_t *passes;         /* per fault */
+    uint8_t *allocs;         /* per fault, or NULL: the PFNs it allocated */
     uint64_t *trace;         /* per fault, or NULL: bit h = handler h on the path */
     uint64_t *msg_fault;     /* messages: the fault that sent it */
     uint64_t *msg_page;
@@ -658,6 +662,11 @@ const char *pb_outcome_name(int outcome);
 int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                 const uint8_t *access, size_t n, size_t start, uint32_t resolve,
                 int retry, pb_fault_out *out, size_t *done);
+/* Give present PTEs whose PFN is in [lo, lo+count) the PFN table[pfn-lo]
+ * (threaded dispatch numbers its new pages provisionally, then like one
+ * thread would). */
+void pb_remap_pfns(uint64_t *pte, size_t n, uint64_t lo, uint64_t count,
+                   const uint64_t *table);
 /* vm_page_prot of a VMA with these PB_VMA_* flags (write-notify included) */
 uint64_t pb_vma_page_prot(const pb_profile *p, uint32_t flags);
 /* Operations outside faults over pages [first, first+count) of one VMA. */

@@ -370,6 +370,20 @@ class NativeMM:
     def set_allocators(self, next_pfn: int, next_slot: int) -> None:
         self._mm.next_pfn, self._mm.next_slot = next_pfn, next_slot
 
+    def clone(self, next_pfn: int) -> "NativeMM":
+        """The same arrays, with a PFN allocator of its own (for a thread
+        that faults on a partition no other thread touches)."""
+        twin = NativeMM.__new__(NativeMM)
+        twin._handle, twin._pte = self._handle, self._pte
+        twin._mm = ffi.new("pb_mm *", self._mm[0])
+        twin._mm.next_pfn = next_pfn
+        twin._keep = self._keep
+        return twin
+
+    def remap_pfns(self, lo: int, table: np.ndarray) -> None:
+        lib.pb_remap_pfns(_wptr("uint64_t *", self._pte), self._pte.size, lo, table.size,
+                          _ptr("uint64_t *", table))
+
     def set_layout(self, vmas: Sequence[Tuple[int, int, int, int, int, int]],
                    objects: Sequence[Tuple[np.ndarray, int]]) -> None:
         """vmas: (start, end, pgoff, prot, flags, object) sorted by start;
@@ -418,7 +432,8 @@ class NativeMM:
         return out
 
     def dispatch(self, pages: np.ndarray, access: np.ndarray, resolve: int, retry: bool,
-                 want_trace: bool, reuse: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                 want_trace: bool, reuse: Optional[Dict[str, Any]] = None,
+                 want_allocs: bool = False) -> Dict[str, Any]:
         """Run the C dispatch loop; message arrays grow when it says full.
         ``reuse``: the result of an earlier call of the same length, whose
         arrays are overwritten instead of allocated again."""
@@ -437,6 +452,8 @@ class NativeMM:
         keep = [_wptr("uint8_t *", res[k]) for k in ("handler", "last", "outcome", "passes")]
         out.handler, out.last, out.outcome, out.passes = keep
         out.trace = ffi.NULL if res["trace"] is None else _wptr("uint64_t *", res["trace"])
+        res["allocs"] = np.zeros(n, dtype=np.uint8) if want_allocs else None
+        out.allocs = ffi.NULL if res["allocs"] is None else _wptr("uint8_t *", res["allocs"])
 
         def point_messages() -> None:
             out.msg_fault = _wptr("uint64_t *", msgs["fault"])

@@ -23,7 +23,7 @@ from typing import Callable, List, Optional, Tuple, TypeVar
 from .errors import InvalidValueError
 
 __all__ = ["CHUNK_ALIGN", "MIN_ENTRIES_PER_THREAD", "available_cpus", "check_threads",
-           "plan", "run"]
+           "plan", "run", "run_each"]
 
 T = TypeVar("T")
 
@@ -129,14 +129,24 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def run(n: int, threads: Optional[int], op: str, work: Callable[[int, int], T]) -> List[T]:
+def run_each(works: List[Callable[[], T]]) -> List[T]:
+    """Call every function, the first in the calling thread and the others
+    in the pool, as :func:`run` does with its chunks; results in order."""
+    if len(works) <= 1:
+        return [w() for w in works]
+    return run(len(works), len(works), "", lambda a, b: works[a](), plan_=[
+        (i, i + 1) for i in range(len(works))])
+
+
+def run(n: int, threads: Optional[int], op: str, work: Callable[[int, int], T],
+        plan_: Optional[List[Tuple[int, int]]] = None) -> List[T]:
     """Call ``work(start, stop)`` for every chunk of :func:`plan`, the first
     in the calling thread and the others in the pool; returns their results
     in chunk order.  Returns only when every chunk has finished, so the
     outputs are complete (and no chunk is still writing) when it does."""
-    chunks = plan(n, threads, op)
+    chunks = plan_ or plan(n, threads, op)
     if len(chunks) == 1:
-        return [work(0, n)]
+        return [work(*chunks[0])]
     pool = _executor()
     futures: List[Future] = [pool.submit(work, a, b) for a, b in chunks[1:]]
     try:

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _parallel
 from ._core import lib
 from .codec import ProfileLike, _profile
 from .errors import InvalidTypeError, InvalidValueError
@@ -514,7 +514,7 @@ class AddressSpace:
     # ------------------------------------------------------------ faults
     def dispatch(self, pages: Any, access: Any = "read", *, resolve: Any = None,
                  retry: bool = True, trace: bool = False,
-                 out: Optional[FaultBatch] = None) -> FaultBatch:
+                 out: Optional[FaultBatch] = None, threads: Optional[int] = 1) -> FaultBatch:
         """Fault on each page in order with ``access`` (read, write, exec; one
         for all or an array).  With ``retry`` an access that the kernel
         answers with 0 faults again until it completes, waits or gets a
@@ -522,13 +522,28 @@ class AddressSpace:
         thread would: "WP" un-protects, "MISSING" copies a fresh page
         ("MISSING+WP" write-protected), "MINOR" continues ("MINOR+WP"),
         joined by |, or "all".  PTEs change in place.  ``out``: an earlier
-        result of the same length (and trace setting) whose arrays are reused."""
+        result of the same length (and trace setting) whose arrays are reused.
+
+        ``threads``: 1 (the default) runs in the calling thread; k > 1 (None:
+        the CPUs this process may use) splits the faults by partitions that
+        cannot affect each other (an anonymous VMA; the VMAs of one shmem
+        object) over up to k threads.  New pages are numbered provisionally
+        and then renumbered as one thread would have: the result, PTEs,
+        page caches and messages are identical to threads=1."""
         idx = _as_index_array(pages, "pages")
         acc = _access_array(access, idx.size)
         if idx.size and int(idx.max()) >= len(self):
             raise InvalidValueError("pages: page %d is outside the address space (0-%d)"
                                     % (int(idx.max()), len(self) - 1))
         policy = _resolve_policy(resolve)
+        nthreads = _parallel.check_threads(threads)
+        if nthreads is None:
+            nthreads = _parallel.available_cpus()
+        if nthreads > 1 and out is None:
+            parts = self._partitions(idx, nthreads)
+            if len(parts) > 1:
+                return self._dispatch_parallel(idx, acc, parts, policy, bool(retry),
+                                               bool(trace))
         reuse = None
         if out is not None:
             if (not isinstance(out, FaultBatch) or len(out) != idx.size or
@@ -536,7 +551,15 @@ class AddressSpace:
                 raise InvalidValueError("out must be the FaultBatch of an earlier dispatch of "
                                         "%d faults with trace=%s" % (idx.size, bool(trace)))
             reuse = out._native
-        res = self._native.dispatch(idx, acc, policy, bool(retry), bool(trace), reuse)
+        return self._dispatch_one(idx, acc, policy, bool(retry), bool(trace), reuse)
+
+    def _dispatch_one(self, idx: np.ndarray, acc: np.ndarray, policy: int, retry: bool,
+                      trace: bool, reuse: Optional[Dict[str, Any]] = None) -> FaultBatch:
+        res = self._native.dispatch(idx, acc, policy, retry, trace, reuse)
+        return self._batch(idx, acc, res)
+
+    @staticmethod
+    def _batch(idx: np.ndarray, acc: np.ndarray, res: Dict[str, Any]) -> FaultBatch:
         names = _core.handler_names()
         return FaultBatch(
             pages=idx, access=acc, handler=res["handler"], last=res["last"],
@@ -544,7 +567,90 @@ class AddressSpace:
             messages=res["messages"],
             counts={names[h]: int(c) for h, c in enumerate(res["counts"])},
             outcomes={str(Outcome(o)): int(c) for o, c in enumerate(res["outcomes"])},
-            _native=res)
+            _native=res if "message_buffers" in res else None)
+
+    def _partitions(self, idx: np.ndarray, buckets: int) -> List[np.ndarray]:
+        """Fault positions grouped so that no two groups touch the same VMA
+        or shmem object (faults outside VMAs go with the first), at most
+        ``buckets`` groups balanced by size, each in fault order."""
+        if not self.vmas or idx.size < 2:
+            return [np.arange(idx.size)]
+        starts = np.array([v.start for v in self.vmas], dtype=np.uint64)
+        ends = np.array([v.end for v in self.vmas], dtype=np.uint64)
+        owner: Dict[Any, int] = {}
+        group = np.array([owner.setdefault(("obj", v.object) if v.object >= 0 else ("vma", i),
+                                           len(owner)) for i, v in enumerate(self.vmas)])
+        vi = np.searchsorted(starts, idx, side="right").astype(np.int64) - 1
+        inside = (vi >= 0) & (idx < ends[np.maximum(vi, 0)])
+        g = np.where(inside, group[np.maximum(vi, 0)], 0)
+        sizes = np.bincount(g, minlength=len(owner))
+        if np.count_nonzero(sizes) < 2:
+            return [np.arange(idx.size)]
+        # largest groups first, each to the emptiest bucket
+        load = [0] * min(buckets, int(np.count_nonzero(sizes)))
+        bucket_of = np.zeros(len(owner), dtype=np.int64)
+        for gid in np.argsort(-sizes, kind="stable"):
+            b = load.index(min(load))
+            bucket_of[gid] = b
+            load[b] += int(sizes[gid])
+        b_of_fault = bucket_of[g]
+        return [np.flatnonzero(b_of_fault == b) for b in range(len(load))]
+
+    def _dispatch_parallel(self, idx: np.ndarray, acc: np.ndarray, parts: List[np.ndarray],
+                           policy: int, retry: bool, trace: bool) -> FaultBatch:
+        n = idx.size
+        first = self.next_pfn
+        bound = lib.PB_MAX_FAULT_ALLOCS
+        limit = self.profile.mask("pfn_limit_present")
+        prov = limit // 2                       # provisional PFNs: far above real ones
+        if first + bound * n >= prov or prov + bound * n >= limit:
+            return self._dispatch_one(idx, acc, policy, retry, trace)   # no room: one thread
+        bases, twins, base = [], [], prov
+        for sel in parts:
+            bases.append(base)
+            twins.append(self._native.clone(base))
+            base += bound * sel.size
+        results = _parallel.run_each([
+            (lambda t=t, sel=sel: t.dispatch(idx[sel], acc[sel], policy, retry, trace,
+                                             want_allocs=True))
+            for t, sel in zip(twins, parts)])
+        # number the new pages as one thread would: in fault order
+        allocs = np.zeros(n, dtype=np.uint64)
+        for sel, res in zip(parts, results):
+            allocs[sel] = res["allocs"]
+        start = np.uint64(first) + np.cumsum(allocs) - allocs
+        for sel, res, lo in zip(parts, results, bases):
+            local = res["allocs"].astype(np.uint64)
+            total = int(local.sum())
+            if not total:
+                continue
+            owner = np.repeat(np.arange(sel.size), local.astype(np.int64))
+            k = np.arange(total, dtype=np.uint64)
+            table = start[sel][owner] + (k - (np.cumsum(local) - local)[owner])
+            self._native.remap_pfns(lo, table)
+            for obj in self.objects:
+                c = obj.cache
+                hit = (c >= np.uint64(lo)) & (c < np.uint64(lo + total))
+                c[hit] = table[(c[hit] - np.uint64(lo)).astype(np.int64)]
+        self._native.set_allocators(first + int(allocs.sum()), self._native.next_slot)
+        out: Dict[str, Any] = {}
+        for key in ("handler", "last", "outcome", "passes"):
+            out[key] = np.zeros(n, dtype=np.uint8)
+        out["trace"] = np.zeros(n, dtype=np.uint64) if trace else None
+        for sel, res in zip(parts, results):
+            for key in ("handler", "last", "outcome", "passes", "trace"):
+                if out[key] is not None:
+                    out[key][sel] = res[key]
+        fault = np.concatenate([sel[r["messages"]["fault"].astype(np.int64)]
+                                for sel, r in zip(parts, results)]).astype(np.uint64)
+        order = np.argsort(fault, kind="stable")
+        messages = {"fault": fault[order]}
+        for key in ("page", "kind"):
+            messages[key] = np.concatenate([r["messages"][key] for r in results])[order]
+        counts = sum(r["counts"] for r in results)
+        outcomes = sum(r["outcomes"] for r in results)
+        return self._batch(idx, acc, dict(out, messages=messages, counts=counts,
+                                          outcomes=outcomes))
 
     # ------------------------------------------------------------- views
     def pagemap(self, start: int = 0, count: Optional[int] = None) -> np.ndarray:
