@@ -575,14 +575,12 @@ class AddressSpace:
         ``buckets`` groups balanced by size, each in fault order."""
         if not self.vmas or idx.size < 2:
             return [np.arange(idx.size)]
-        starts = np.array([v.start for v in self.vmas], dtype=np.uint64)
-        ends = np.array([v.end for v in self.vmas], dtype=np.uint64)
         owner: Dict[Any, int] = {}
-        group = np.array([owner.setdefault(("obj", v.object) if v.object >= 0 else ("vma", i),
-                                           len(owner)) for i, v in enumerate(self.vmas)])
-        vi = np.searchsorted(starts, idx, side="right").astype(np.int64) - 1
-        inside = (vi >= 0) & (idx < ends[np.maximum(vi, 0)])
-        g = np.where(inside, group[np.maximum(vi, 0)], 0)
+        g = np.zeros(idx.size, dtype=np.intp)    # faults outside VMAs: group 0
+        for i, v in enumerate(self.vmas):
+            gid = owner.setdefault(("obj", v.object) if v.object >= 0 else ("vma", i), len(owner))
+            if gid:
+                g[(idx >= v.start) & (idx < v.end)] = gid
         sizes = np.bincount(g, minlength=len(owner))
         if np.count_nonzero(sizes) < 2:
             return [np.arange(idx.size)]
