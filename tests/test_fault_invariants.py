@@ -355,10 +355,6 @@ class FaultModelInvariants(RuleBasedStateMachine):
           prot=st.sampled_from(["r", "rw"]))
     def mprotect(self, start: int, count: int, prot: str) -> None:
         start, count = self._clamp(start, count)
-        same = [p for p in range(start, start + count) if self._vma(self.twins[0], p)
-                and self._vma(self.twins[0], p).prot[:2] == prot.ljust(2, "-")]
-        if same:
-            return      # mprotect_fixup() skips a VMA whose flags do not change (xfail below)
         kinds = [ptebits.decode(t.mm.pte.copy(), profile=t.profile).kind for t in self.twins]
         if not self._range_op("mprotect", start, count, prot):
             return
@@ -444,9 +440,6 @@ FaultModelInvariants.TestCase.settings = settings(
 TestFaultModelInvariants = FaultModelInvariants.TestCase
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: AddressSpace.mprotect runs change_prot on "
-                   "VMAs whose flags do not change; mprotect_fixup() returns early for them "
-                   "(mm/mprotect.c, 5.12.9 and 6.18: if (newflags == oldflags) return 0)")
 def test_mprotect_to_the_same_protection_changes_no_pte() -> None:
     """v2, MAP_SHARED shmem registered WP: a write-protected page's PTE is
     read-only with bit 10; mprotect(PROT_READ|PROT_WRITE) of the already

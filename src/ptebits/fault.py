@@ -497,8 +497,15 @@ class AddressSpace:
         """mprotect to ``prot`` ("r", "rw", "none", ... as in r/w/x letters)."""
         bits = _prot_flags(prot)
         mask = lib.PB_VMA_READ | lib.PB_VMA_WRITE | lib.PB_VMA_EXEC
+        end = start + count
+        # mprotect_fixup() returns early for a VMA whose flags do not change:
+        # its PTEs are not rewritten (mm/mprotect.c, 5.12.9 and 6.18)
+        changing = [(max(start, v.start), min(end, v.end))
+                    for v in self._vmas_in(start, count, "mprotect")
+                    if (v.flags & ~mask) | bits != v.flags]
         self._set_flags(start, count, "mprotect", lambda f: (f & ~mask) | bits)
-        self._native.range_op("change_prot", start, count)
+        for a, b in changing:
+            self._native.range_op("change_prot", a, b - a)
 
     def numa_hint(self, start: int, count: int = 1) -> None:
         """change_prot_numa: present pages become PROT_NONE hinting entries."""
