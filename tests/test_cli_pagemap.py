@@ -22,6 +22,7 @@ from typing import Any, List, NamedTuple
 
 import pytest
 
+import ptebits
 from ptebits.cli import main
 
 from test_procpid import (HAVE_PAGEMAP, IS_ROOT, UFFD_WP_MARKER_WORD, MarkerProcess,  # noqa: F401
@@ -265,3 +266,40 @@ def test_no_access_under_the_ptrace_rules_exits_4() -> None:
     assert out.returncode == 4, out
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert "ptrace rules" in out.stderr and "pid %d" % os.getpid() in out.stderr
+
+
+SPARSE_CHILD = textwrap.dedent("""
+    import mmap, sys
+    size = 64 << 30                      # 64 GiB reserved, two pages touched
+    m = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000)  # NORESERVE
+    m[0] = 1
+    m[32 << 30] = 1
+    import ctypes
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    print("%x-%x" % (addr, addr + size), flush=True)
+    sys.stdin.read()
+""")
+
+
+@live
+def test_a_huge_sparse_vma_is_read_only_where_pages_are(capsys: Any) -> None:
+    """A 64 GiB reservation (a sanitizer's shadow is terabytes): pagemap
+    would be 128 MiB of zeros to read; PAGEMAP_SCAN finds the two touched
+    pages and the rest is counted as none, with a note."""
+    child = subprocess.Popen([sys.executable, "-c", SPARSE_CHILD], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        rng = child.stdout.readline().strip()
+        res = cli(capsys, "pagemap", str(child.pid), "--range", rng, "--summary",
+                  "--output", "jsonl", "--profile", V618)
+        api = ptebits.read_pagemap(child.pid, range=rng, profile=V618).counts()
+    finally:
+        child.kill()
+        child.wait()
+    assert res.code == 0, res.err
+    rows = [json.loads(ln) for ln in res.out.splitlines() if ln.startswith("{")]
+    vma = next(r for r in rows if r.get("pages") == (64 << 30) >> 12)
+    assert vma["kinds"]["present"] == 2
+    assert vma["kinds"]["none"] == ((64 << 30) >> 12) - 2
+    assert "populated range" in res.err
+    assert (api["pages"], api["kinds"]["present"]) == ((64 << 30) >> 12, 2)

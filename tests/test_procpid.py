@@ -34,7 +34,8 @@ import pytest
 import ptebits
 from ptebits.errors import FileError, InvalidValueError
 from ptebits.pagemap import decode_pagemap
-from ptebits.procpid import (PAGE_SIZE, FramesHiddenWarning, PagemapReader, ProcessGoneError,
+from ptebits.procpid import (PAGE_SIZE, SPARSE_PAGES, FramesHiddenWarning, PagemapReader,
+                             ProcessGoneError,
                              Vma, VmaPagemap, frames_look_hidden, parse_maps, parse_range,
                              read_pagemap, reader_sees_frames, select_vmas)
 
@@ -336,13 +337,15 @@ def test_whole_process_read_covers_every_vma_but_vsyscall_and_counts_add_up() ->
         names_before = {v.name for v in parse_maps(f.read())}
     with PagemapReader(os.getpid(), profile=V618) as reader:
         assert {v.name for v in reader.vmas} >= names_before - {"[anon]"}
-        parts = [(v, reader.read(v, a, b)) for v, a, b in select_vmas(reader.vmas)]
+        # whole reads of VMAs small enough to hold (a sanitizer's shadow is not)
+        parts = [(v, reader.read(v, a, b)) for v, a, b in select_vmas(reader.vmas)
+                 if (b - a) >> 12 <= SPARSE_PAGES]
     unread = [v.name for v, p in parts if p is None]
     assert unread in ([], ["[vsyscall]"])                 # above the task size
     assert all("outside the task" in n for n in reader.notes if "vsyscall" in n)
     res = read_pagemap(os.getpid(), profile=V618)
     total = res.counts()
-    assert total["pages"] == sum(len(p) for p in res)
+    assert total["pages"] == sum(len(p) + p.holes for p in res)
     assert sum(total["kinds"].values()) == total["pages"]
     assert total["kinds"]["present"] > 0
 

@@ -65,6 +65,9 @@ _MARKER_NAMES = (("uffd_wp", lib.PB_PTE_MARKER_UFFD_WP), ("poisoned", lib.PB_PTE
 DEFAULT_MAX_PAGES = 1 << 22
 #: pages per read when streaming (512 KiB of pagemap words).
 CHUNK_PAGES = 1 << 16
+#: VMAs of more pages than this (256 MiB) are read only where PAGEMAP_SCAN
+#: finds pages: a sanitizer's shadow reservation is terabytes of holes.
+SPARSE_PAGES = 1 << 16
 #: the kind name of a swapped entry whose type the kernel hid.
 SWAPPED_HIDDEN = "swapped"
 
@@ -220,16 +223,17 @@ class VmaPagemap:
     (uint16 PAGEMAP_SCAN bits per page, or None where the kernel has no
     PAGEMAP_SCAN) and ``frames_hidden`` (the kernel zeroed the frames)."""
 
-    __slots__ = ("vma", "start", "words", "decoded", "categories", "frames_hidden")
+    __slots__ = ("vma", "start", "words", "decoded", "categories", "frames_hidden", "holes")
 
     def __init__(self, vma: Vma, start: int, words: np.ndarray, decoded: PagemapDecoded,
-                 categories: Optional[np.ndarray], frames_hidden: bool):
+                 categories: Optional[np.ndarray], frames_hidden: bool, holes: int = 0):
         self.vma = vma
         self.start = start
         self.words = words
         self.decoded = decoded
         self.categories = categories
         self.frames_hidden = frames_hidden
+        self.holes = holes      # none pages counted but not read (a sparse VMA's gaps)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -265,7 +269,7 @@ class VmaPagemap:
             hist = np.bincount(d.kind, minlength=lib.PB_KIND_COUNT)
             kinds.update({str(Kind(k)): int(hist[k]) for k in range(lib.PB_KIND_COUNT)
                           if hist[k] and k != lib.PB_KIND_NONE})
-        kinds["none"] = len(self) - sum(kinds.values())
+        kinds["none"] = len(self) + self.holes - sum(kinds.values())
         markers: Dict[str, int] = {}
         if not self.frames_hidden:
             is_marker = d.kind == lib.PB_KIND_MARKER
@@ -275,8 +279,8 @@ class VmaPagemap:
                     markers[name] = n
         flags = {name: int(getattr(d, name).sum()) for name in PM_BITS
                  if name not in ("present", "swap")}
-        out: Dict[str, Any] = {"pages": len(self), "kinds": kinds, "markers": markers,
-                               "flags": flags}
+        out: Dict[str, Any] = {"pages": len(self) + self.holes, "kinds": kinds,
+                               "markers": markers, "flags": flags}
         if self.categories is not None:
             out["categories"] = {name: int((self.categories & np.uint16(bit) != 0).sum())
                                  for name, bit in SCAN_CATEGORIES.items()}
@@ -597,18 +601,83 @@ class PagemapReader:
             self._warn_hidden()
         return VmaPagemap(vma, start, arr, decoded, cats, bool(self.frames_hidden))
 
+    def populated(self, start: int, end: int) -> List[Tuple[int, int]]:
+        """The ranges of [start, end) with present or swapped pages (markers
+        included), found with PAGEMAP_SCAN, which skips empty page tables:
+        pagemap reads every page, 8 bytes each, however sparse the VMA."""
+        vec = np.zeros((4096, lib.PB_PAGE_REGION_WORDS), dtype=np.uint64)
+        out: List[Tuple[int, int]] = []
+        pos = start
+        while pos < end:
+            arg = self._scan_arg(pos, end, vec)
+            arg[lib.PB_PM_SCAN_ARG_WORD_ANYOF] = lib.PB_PAGE_IS_PRESENT | lib.PB_PAGE_IS_SWAPPED
+            try:
+                n = self._scan_ioctl(arg)
+            except OSError as e:
+                if e.errno == errno.ESRCH:
+                    raise self._gone("exited while being scanned (PAGEMAP_SCAN)") from None
+                raise FileError("pid %d (%s): PAGEMAP_SCAN %#x-%#x: %s" % (
+                    self.pid, self.comm, pos, end, e.strerror or e)) from None
+            out.extend((int(lo), int(hi)) for lo, hi, _ in vec[:n].tolist())
+            walk_end = int(arg[lib.PB_PM_SCAN_ARG_WORD_WALK_END])
+            if walk_end <= pos:
+                break
+            pos = walk_end
+        return out
+
+    def _sparse_parts(self, vma: Vma, lo: int, hi: int) -> Optional[List[Tuple[int, int]]]:
+        """For a VMA too large to read page by page, its populated ranges
+        (the rest is counted as none without being read); None to read it all."""
+        if (hi - lo) >> PAGE_SHIFT <= SPARSE_PAGES or not self.scan_available:
+            return None
+        ranges = self.populated(lo, hi)
+        self.notes.append("%s: %s of address space, so only its %d populated range(s) "
+                          "were read (found with PAGEMAP_SCAN); the rest is none"
+                          % (vma.label(), _size_text(hi - lo), len(ranges)))
+        return ranges
+
     def chunks(self, pieces: Sequence[Tuple[Vma, int, int]],
                chunk_pages: int = CHUNK_PAGES) -> Iterator[VmaPagemap]:
         """Stream the pieces in chunks of at most ``chunk_pages`` pages
-        through one reused buffer (copy what you keep)."""
+        through one reused buffer (copy what you keep).  A VMA of more than
+        SPARSE_PAGES pages (e.g. a sanitizer's shadow reservation) is read
+        only where PAGEMAP_SCAN finds pages; the first chunk of it carries
+        the count of the none pages skipped (``holes``)."""
         buf = np.empty(max(1, chunk_pages), dtype=np.uint64)
         for vma, lo, hi in pieces:
-            for a in range(lo, hi, chunk_pages << PAGE_SHIFT):
-                b = min(hi, a + (chunk_pages << PAGE_SHIFT))
-                part = self.read(vma, a, b, buf[:(b - a) >> PAGE_SHIFT])
-                if part is None:
-                    break
-                yield part
+            ranges = self._sparse_parts(vma, lo, hi)
+            if ranges is None:
+                yield from self._dense_chunks(vma, lo, hi, buf)
+                continue
+            yield self.holes_piece(vma, lo, hi, ranges)
+            for a, b in ranges:
+                yield from self._dense_chunks(vma, a, b, buf)
+
+    def holes_piece(self, vma: Vma, lo: int, hi: int,
+                    ranges: Sequence[Tuple[int, int]]) -> VmaPagemap:
+        """No words, only the count of the none pages of [lo, hi) outside ranges."""
+        read = sum((b - a) >> PAGE_SHIFT for a, b in ranges)
+        empty = np.zeros(0, dtype=np.uint64)
+        return VmaPagemap(vma, lo, empty, decode_pagemap(empty, profile=self.profile),
+                          np.zeros(0, dtype=np.uint16) if self.scan_available else None,
+                          bool(self.frames_hidden), holes=((hi - lo) >> PAGE_SHIFT) - read)
+
+    def _dense_chunks(self, vma: Vma, lo: int, hi: int,
+                      buf: np.ndarray) -> Iterator[VmaPagemap]:
+        step = len(buf) << PAGE_SHIFT
+        for a in range(lo, hi, step):
+            b = min(hi, a + step)
+            part = self.read(vma, a, b, buf[:(b - a) >> PAGE_SHIFT])
+            if part is None:
+                break
+            yield part
+
+
+def _size_text(nbytes: int) -> str:
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20)):
+        if nbytes >= 1 << shift:
+            return "%.1f %s" % (nbytes / (1 << shift), unit)
+    return "%d KiB" % (nbytes >> 10)
 
 
 def read_pagemap(pid: int, *, vma: Optional[str] = None,
@@ -630,13 +699,23 @@ def read_pagemap(pid: int, *, vma: Optional[str] = None,
         pieces = select_vmas(reader.vmas, vma, rng)
         if not pieces:
             raise InvalidValueError(no_match_message(reader, vma, rng))
-        total = sum((b - a) >> PAGE_SHIFT for _, a, b in pieces)
+        # huge sparse VMAs are read only where PAGEMAP_SCAN finds pages
+        plan = [(v, a, b, reader._sparse_parts(v, a, b)) for v, a, b in pieces]
+        total = sum(sum((y - x) >> PAGE_SHIFT for x, y in ranges) if ranges is not None
+                    else (b - a) >> PAGE_SHIFT for v, a, b, ranges in plan)
         if total > max_pages:
             raise InvalidValueError(
                 "pid %d: %d pages selected (%d MiB of address space), more than max_pages=%d; "
                 "narrow it with vma= or range=, or stream with PagemapReader.chunks()"
                 % (reader.pid, total, (total << PAGE_SHIFT) >> 20, max_pages))
-        parts = [p for p in (reader.read(v, a, b) for v, a, b in pieces) if p is not None]
+        parts = []
+        for v, a, b, ranges in plan:
+            if ranges is None:
+                parts.append(reader.read(v, a, b))
+                continue
+            parts.append(reader.holes_piece(v, a, b, ranges))
+            parts.extend(reader.read(v, x, y) for x, y in ranges)
+        parts = [p for p in parts if p is not None]
         return ProcessPagemap(reader.pid, reader.comm, reader.profile, parts,
                               bool(reader.frames_hidden), reader.scan_available, reader.notes)
 
