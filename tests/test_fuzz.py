@@ -27,6 +27,11 @@ from typing import List
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the fuzzers carry clang's sanitizer runtime: a gcc libasan preloaded into
+#: this process (the sanitizer pass of .ci/run) must not reach them
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS",
+                                                             "UBSAN_OPTIONS")}
+
 FUZZ = os.path.join(ROOT, "fuzz")
 TARGETS = sorted(os.path.basename(p)[len("fuzz_"):-len(".c")]
                  for p in glob.glob(os.path.join(FUZZ, "fuzz_*.c")))
@@ -42,7 +47,8 @@ def fuzzers(tmp_path_factory: pytest.TempPathFactory) -> str:
     if shutil.which(cc) is None:
         pytest.skip("%s not installed (Debian: apt-get install clang): no libFuzzer build" % cc)
     out = str(tmp_path_factory.mktemp("fuzz-build"))
-    proc = subprocess.run([os.path.join(FUZZ, "build.sh"), out], capture_output=True,
+    proc = subprocess.run([os.path.join(FUZZ, "build.sh"), out], env=CLEAN_ENV,
+                          capture_output=True,
                           text=True, timeout=BUILD_TIMEOUT)
     if proc.returncode == 4:        # build.sh: the compiler cannot link libFuzzer
         pytest.skip(proc.stderr.strip())
@@ -70,7 +76,7 @@ def test_inputs_that_once_failed_pass(fuzzers: str, target: str) -> None:
     inputs = _regressions(target)
     if not inputs:
         pytest.skip("no regression inputs for %s yet" % target)
-    proc = subprocess.run([os.path.join(fuzzers, "fuzz_" + target)] + inputs,
+    proc = subprocess.run([os.path.join(fuzzers, "fuzz_" + target)] + inputs, env=CLEAN_ENV,
                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stderr.count("Executed ") == len(inputs)
@@ -88,7 +94,8 @@ def test_short_seeded_fuzz_run_finds_nothing(fuzzers: str, target: str, tmp_path
     argv = [os.path.join(fuzzers, "fuzz_" + target), "-runs=%d" % RUNS, "-seed=1",
             "-max_len=256", "-timeout=10", "-rss_limit_mb=2048",
             "-artifact_prefix=%s/" % crashes, work] + ([seeds] if os.path.isdir(seeds) else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    proc = subprocess.run(argv, env=CLEAN_ENV, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT)
     found = sorted(os.listdir(crashes))
     detail = "".join("\n%s: %s" % (name, open(os.path.join(crashes, name), "rb").read().hex())
                      for name in found)
