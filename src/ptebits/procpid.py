@@ -546,14 +546,15 @@ class PagemapReader:
         arg[lib.PB_PM_SCAN_ARG_WORD_RETURN] = _ALL_CATEGORIES
         return arg
 
-    def scan(self, start: int, pages: int) -> np.ndarray:
-        """PAGEMAP_SCAN categories (uint16 PAGE_IS_* bits) of each page."""
-        cats = np.zeros(pages, dtype=np.uint16)
-        end = start + (pages << PAGE_SHIFT)
-        vec = np.zeros((min(pages, 4096), lib.PB_PAGE_REGION_WORDS), dtype=np.uint64)
+    def _regions(self, start: int, end: int, anyof: int,
+                 batch: int = 4096) -> Iterator[Tuple[int, int, int]]:
+        """PAGEMAP_SCAN's (start, end, categories) regions of [start, end)
+        with any of the ``anyof`` categories, ``batch`` regions an ioctl."""
+        vec = np.zeros((batch, lib.PB_PAGE_REGION_WORDS), dtype=np.uint64)
         pos = start
         while pos < end:
             arg = self._scan_arg(pos, end, vec)
+            arg[lib.PB_PM_SCAN_ARG_WORD_ANYOF] = anyof
             try:
                 n = self._scan_ioctl(arg)
             except OSError as e:
@@ -562,11 +563,18 @@ class PagemapReader:
                 raise FileError("pid %d (%s): PAGEMAP_SCAN %#x-%#x: %s" % (
                     self.pid, self.comm, pos, end, e.strerror or e)) from None
             for lo, hi, c in vec[:n].tolist():
-                cats[(lo - start) >> PAGE_SHIFT:(hi - start) >> PAGE_SHIFT] = c
+                yield int(lo), int(hi), int(c)
             walk_end = int(arg[lib.PB_PM_SCAN_ARG_WORD_WALK_END])
             if walk_end <= pos:         # no progress: the kernel stopped early
                 break
             pos = walk_end
+
+    def scan(self, start: int, pages: int) -> np.ndarray:
+        """PAGEMAP_SCAN categories (uint16 PAGE_IS_* bits) of each page."""
+        cats = np.zeros(pages, dtype=np.uint16)
+        end = start + (pages << PAGE_SHIFT)
+        for lo, hi, c in self._regions(start, end, _ALL_CATEGORIES, min(pages, 4096)):
+            cats[(lo - start) >> PAGE_SHIFT:(hi - start) >> PAGE_SHIFT] = c
         return cats
 
     # -- pieces
@@ -605,25 +613,8 @@ class PagemapReader:
         """The ranges of [start, end) with present or swapped pages (markers
         included), found with PAGEMAP_SCAN, which skips empty page tables:
         pagemap reads every page, 8 bytes each, however sparse the VMA."""
-        vec = np.zeros((4096, lib.PB_PAGE_REGION_WORDS), dtype=np.uint64)
-        out: List[Tuple[int, int]] = []
-        pos = start
-        while pos < end:
-            arg = self._scan_arg(pos, end, vec)
-            arg[lib.PB_PM_SCAN_ARG_WORD_ANYOF] = lib.PB_PAGE_IS_PRESENT | lib.PB_PAGE_IS_SWAPPED
-            try:
-                n = self._scan_ioctl(arg)
-            except OSError as e:
-                if e.errno == errno.ESRCH:
-                    raise self._gone("exited while being scanned (PAGEMAP_SCAN)") from None
-                raise FileError("pid %d (%s): PAGEMAP_SCAN %#x-%#x: %s" % (
-                    self.pid, self.comm, pos, end, e.strerror or e)) from None
-            out.extend((int(lo), int(hi)) for lo, hi, _ in vec[:n].tolist())
-            walk_end = int(arg[lib.PB_PM_SCAN_ARG_WORD_WALK_END])
-            if walk_end <= pos:
-                break
-            pos = walk_end
-        return out
+        return [(lo, hi) for lo, hi, _ in
+                self._regions(start, end, lib.PB_PAGE_IS_PRESENT | lib.PB_PAGE_IS_SWAPPED)]
 
     def _sparse_parts(self, vma: Vma, lo: int, hi: int) -> Optional[List[Tuple[int, int]]]:
         """For a VMA too large to read page by page, its populated ranges
