@@ -19,7 +19,7 @@ import numpy as np
 
 from ._core import lib, vma_page_prot
 from .codec import encode_marker
-from .fault import AddressSpace
+from .fault import DEFAULT_FAULT_AROUND_BYTES, PAGE_SIZE, AddressSpace
 from .profiles import Profile, get_profile
 
 __all__ = ["DISPATCH_MIXES", "build_mix", "python_dispatch_baseline", "run_dispatch_bench",
@@ -45,7 +45,7 @@ DISPATCH_MIXES: Dict[str, Tuple[str, str, Optional[str]]] = {
 
 def build_mix(mix: str, n: int, profile: Profile) -> AddressSpace:
     """The address space a mix starts from (built with the model itself)."""
-    fab = 4096 if mix == "shmem_read_no_fault_around" else 65536
+    fab = PAGE_SIZE if mix == "shmem_read_no_fault_around" else DEFAULT_FAULT_AROUND_BYTES
     mm = AddressSpace(n, profile=profile, fault_around_bytes=fab)
     if mix in ("present_spurious", "anon_first_touch"):
         mm.mmap(0, n, "anon")

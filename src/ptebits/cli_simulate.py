@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import Any, Dict, TextIO
 
+from .fault import DEFAULT_FAULT_AROUND_BYTES
 from .scenario import load_scenario
 
 __all__ = ["register", "format_result"]
@@ -23,8 +24,9 @@ def register(sub: Any, prof_help: str) -> None:
     p.add_argument("scenario", metavar="SCENARIO.json")
     p.add_argument("--profile", help=prof_help)
     p.add_argument("--output", choices=("table", "json"), default="table")
-    p.add_argument("--fault-around-bytes", type=int, default=65536,
-                   help="the model's fault_around_bytes (default 65536)")
+    p.add_argument("--fault-around-bytes", type=int, default=DEFAULT_FAULT_AROUND_BYTES,
+                   help="the model's fault_around_bytes (default %d)"
+                        % DEFAULT_FAULT_AROUND_BYTES)
     p.add_argument("--live", action="store_true",
                    help="run on the live kernel in a time-limited child process")
     p.add_argument("--timeout", type=float, default=None,

@@ -53,6 +53,7 @@ class Access(enum.IntEnum):
 MESSAGE_KINDS = {"WP": lib.PB_MSG_WP, "MISSING": lib.PB_MSG_MISSING,
                  "MINOR": lib.PB_MSG_MINOR}
 _MESSAGE_NAMES = {v: k for k, v in MESSAGE_KINDS.items()}
+_MSG_KIND_MASK = lib.PB_MSG_WRITE - 1          # the kind bits below the write flag
 UFFD_MODES = {"MISSING": lib.PB_VMA_UFFD_MISSING, "WP": lib.PB_VMA_UFFD_WP,
               "MINOR": lib.PB_VMA_UFFD_MINOR}
 UFFD_FEATURES = {"WP_UNPOPULATED": lib.PB_VMA_WP_UNPOPULATED,
@@ -69,12 +70,13 @@ MEMORY_KINDS = {
     "shared_anon": (False, True),           # MAP_SHARED|MAP_ANONYMOUS (shmem_zero_setup)
 }
 
-_ZAP = {"dontneed": lib.PB_ZAP_DONTNEED, "munmap": lib.PB_ZAP_MUNMAP}
 _RESOLVE_TOKENS = {"WP": lib.PB_RESOLVE_WP, "MISSING": lib.PB_RESOLVE_MISSING,
                    "MISSING+WP": lib.PB_RESOLVE_MISSING | lib.PB_RESOLVE_COPY_WP,
                    "MINOR": lib.PB_RESOLVE_MINOR,
                    "MINOR+WP": lib.PB_RESOLVE_MINOR | lib.PB_RESOLVE_CONTINUE_WP}
 PAGE_SIZE = 1 << lib.PB_PAGE_SHIFT
+#: the kernel's default fault_around_bytes (mm/memory.c, 5.12 and 6.18)
+DEFAULT_FAULT_AROUND_BYTES = 65536
 PTRS_PER_PTE = 512                  # x86-64: a page-table page holds 512 entries
 FIRST_PFN = 0x100000                # where the model's PFN allocator starts (any value)
 ZERO_PFN = 0x1000                   # the model's shared zero page
@@ -163,12 +165,12 @@ class FaultBatch:
         """The messages as dicts: fault, page, kind (WP/MISSING/MINOR), write."""
         m = self.messages
         return [{"fault": int(f), "page": int(p),
-                 "kind": _MESSAGE_NAMES[int(k) & ~lib.PB_MSG_WRITE & 0xff],
+                 "kind": _MESSAGE_NAMES[int(k) & _MSG_KIND_MASK],
                  "write": bool(int(k) & lib.PB_MSG_WRITE)}
                 for f, p, k in zip(m["fault"], m["page"], m["kind"])]
 
     def message_counts(self) -> Dict[str, int]:
-        kinds = self.messages["kind"] & 3
+        kinds = self.messages["kind"] & np.uint8(_MSG_KIND_MASK)
         return {name: int(np.count_nonzero(kinds == v)) for name, v in MESSAGE_KINDS.items()}
 
     def path(self, i: int) -> List[str]:
@@ -232,7 +234,7 @@ class AddressSpace:
     """
 
     def __init__(self, npages: int, *, profile: ProfileLike = None,
-                 fault_around_bytes: int = 65536, swap_type: int = 0,
+                 fault_around_bytes: int = DEFAULT_FAULT_AROUND_BYTES, swap_type: int = 0,
                  first_pfn: int = FIRST_PFN, zero_pfn: int = ZERO_PFN):
         if not isinstance(npages, (int, np.integer)) or isinstance(npages, bool) or npages < 1:
             raise InvalidValueError("npages must be a positive integer, got %r" % (npages,))

@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from .codec import Kind, ProfileLike, _profile, decode
-from .fault import AddressSpace, Handler, Outcome
+from .fault import DEFAULT_FAULT_AROUND_BYTES, AddressSpace, Handler, Outcome
 from .pagemap import scenario_pages
 from .scenario import MESSAGE_KINDS, load_scenario
 
 __all__ = ["run_model", "SCENARIO_MEMORY", "DEFAULT_FAULT_AROUND_BYTES"]
 
-DEFAULT_FAULT_AROUND_BYTES = 65536
 #: scenario memory kind -> AddressSpace.mmap kind
 SCENARIO_MEMORY = {"anon": "anon", "shmem_memfd": "shmem", "shmem_anon": "shared_anon",
                    "shmem_memfd_private": "shmem_private"}
