@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decode_block.h"
 #include "entry.h"
 
 /* Streaming stores need SSE2 (and use AVX2 where the CPU has it, chosen at
@@ -37,7 +38,6 @@
  * offers them (SSE2): the 28 bytes per entry would not stay in cache
  * anyway, and skipping the read-for-ownership halves the write traffic.
  */
-#define PB_BLOCK 512
 #define PB_STREAM_MIN ((size_t)1 << 18)   /* entries; ~7 MiB of columns */
 
 /* How copy_out() writes: through the cache, or streamed past it. */
@@ -141,13 +141,6 @@ static inline int groups_present_or_none(const uint64_t *v, size_t g)
         bad |= v[j] & ~PB_AD & ((v[j] & PB_PAGE_PRESENT) - 1);
     return !bad;
 }
-
-/* Column buffers of one block (kept apart from the caller's arrays). */
-typedef struct pb_block {
-    uint8_t kind[PB_BLOCK], swp_type[PB_BLOCK];
-    uint16_t aux[PB_BLOCK];
-    uint64_t pfn[PB_BLOCK], flags[PB_BLOCK], swp_offset[PB_BLOCK];
-} pb_block;
 
 static inline void put(pb_block *restrict b, size_t i, const pb_fields *restrict f)
 {
@@ -276,8 +269,9 @@ void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
                      uint8_t *kind, uint64_t *pfn, uint64_t *flags,
                      uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux)
 {
-    pb_block b;
-    int stream = copy_mode(n);
+    pb_block_room room;
+    pb_block *const b = pb_block_place(&room, raw);
+    int stream = copy_mode(n), avx512 = pb_have_avx512();
     size_t start, i, m;
     pb_fields f;
 
@@ -285,22 +279,23 @@ void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
         const uint64_t *v = raw + start;
 
         m = n - start < PB_BLOCK ? n - start : PB_BLOCK;
-        for (i = 0; i < m; i += PB_GROUP) {
+        i = avx512 ? pb_decode_block_avx512(p, v, m, b) : 0;
+        for (; i < m; i += PB_GROUP) {
             size_t j, g = m - i < PB_GROUP ? m - i : PB_GROUP;
 
-            if (g == PB_GROUP && decode_group(p, v + i, &b, i, PB_GROUP))
+            if (g == PB_GROUP && decode_group(p, v + i, b, i, PB_GROUP))
                 continue;
             for (j = 0; j < g; j++) {
                 decode(p, v[i + j], &f);
-                put(&b, i + j, &f);
+                put(b, i + j, &f);
             }
         }
-        copy_out(kind + start, b.kind, m, stream);
-        copy_out(swp_type + start, b.swp_type, m, stream);
-        copy_out(aux + start, b.aux, m * sizeof(*aux), stream);
-        copy_out(pfn + start, b.pfn, m * sizeof(*pfn), stream);
-        copy_out(flags + start, b.flags, m * sizeof(*flags), stream);
-        copy_out(swp_offset + start, b.swp_offset, m * sizeof(*swp_offset), stream);
+        copy_out(kind + start, b->kind, m, stream);
+        copy_out(swp_type + start, b->swp_type, m, stream);
+        copy_out(aux + start, b->aux, m * sizeof(*aux), stream);
+        copy_out(pfn + start, b->pfn, m * sizeof(*pfn), stream);
+        copy_out(flags + start, b->flags, m * sizeof(*flags), stream);
+        copy_out(swp_offset + start, b->swp_offset, m * sizeof(*swp_offset), stream);
     }
     stream_fence(stream);
 }

@@ -305,6 +305,10 @@
 #define PB_KIND_TABLE           10 /* upper levels: points to the next table */
 #define PB_KIND_COUNT           11
 
+/* pb_decode_vector_isa(): how pb_decode_array decodes mixed stretches */
+#define PB_ISA_SCALAR           0  /* per entry, with fast paths for uniform groups */
+#define PB_ISA_AVX512           1  /* eight entries per AVX-512F vector, branch-free */
+
 /* Migration and device entries: which special type, as a sub-kind. */
 #define PB_SUB_MIGRATION_READ           0
 #define PB_SUB_MIGRATION_READ_EXCLUSIVE 1
@@ -589,6 +593,9 @@ int pb_pte_op_array(const pb_profile *p, int op, const uint64_t *raw, size_t n,
                     const uint64_t *arg, uint64_t *out, size_t *err_index);
 void pb_pte_to_pagemap_array(const pb_profile *p, const uint64_t *raw, size_t n,
                              const uint8_t *facts, uint64_t *out);
+/* The vector form pb_decode_array uses on this CPU: PB_ISA_AVX512, or
+ * PB_ISA_SCALAR (no AVX-512F, or PTEBITS_NO_AVX512 set in the environment). */
+int pb_decode_vector_isa(void);
 void pb_pagemap_decode_array(const pb_profile *p, const uint64_t *pm, size_t n,
                              uint8_t *kind, uint64_t *pfn, uint16_t *pm_flags,
                              uint8_t *swp_type, uint64_t *swp_offset, uint16_t *aux);

@@ -55,3 +55,22 @@ def args_of(args: Dict[str, Any]) -> Dict[str, Any]:
 @pytest.fixture(params=ALL_PROFILES)
 def profile_name(request: Any) -> str:
     return request.param
+
+
+#: decode()'s two forms: eight entries per AVX-512 vector where the CPU has
+#: it, and the per-entry scalar path (with PTEBITS_NO_AVX512 set) that every
+#: other CPU runs.  Tests that take this fixture run under both.
+DECODE_FORMS = ("avx512", "scalar")
+
+
+@pytest.fixture(params=DECODE_FORMS)
+def decode_form(request: Any, monkeypatch: Any) -> str:
+    from ptebits._core import lib
+    if request.param == "scalar":
+        monkeypatch.setenv("PTEBITS_NO_AVX512", "1")
+        assert lib.pb_decode_vector_isa() == lib.PB_ISA_SCALAR
+    else:
+        monkeypatch.delenv("PTEBITS_NO_AVX512", raising=False)
+        if lib.pb_decode_vector_isa() != lib.PB_ISA_AVX512:
+            pytest.skip("this CPU has no AVX-512F: decode runs the scalar form only")
+    return request.param

@@ -166,7 +166,8 @@ EDGE_SETS = {
 
 @pytest.mark.parametrize("edge_set", sorted(EDGE_SETS))
 @pytest.mark.parametrize("profile", ALL_PROFILES)
-def test_decode_matches_reference_on_edge_cases(profile: str, edge_set: str) -> None:
+def test_decode_matches_reference_on_edge_cases(profile: str, edge_set: str,
+                                               decode_form: str) -> None:
     """decode/classify equal the reference model on hand-picked edge cases."""
     assert_decode_matches_reference(profile, _u64(EDGE_SETS[edge_set]()))
 
@@ -451,7 +452,7 @@ def page_table_runs(profile: str, groups: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("skew", [0, 3], ids=["aligned-runs", "runs-straddling-groups"])
 @pytest.mark.parametrize("profile", ALL_PROFILES)
-def test_runs_of_entries_match_reference(profile: str, skew: int) -> None:
+def test_runs_of_entries_match_reference(profile: str, skew: int, decode_form: str) -> None:
     """Runs of present, PROT_NONE, identical, present/none, one-swap-type and
     random entries decode (and classify) exactly as the reference says,
     whether the runs line up with 8-entry groups or not."""
@@ -466,7 +467,8 @@ def _columns(d: Any) -> Dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("profile", ("linux-6.18", "linux-5.12-uffd-wp-v2"))
-def test_large_run_arrays_decode_as_their_entries_do_out_of_order(profile: str) -> None:
+def test_large_run_arrays_decode_as_their_entries_do_out_of_order(profile: str,
+                                                                  decode_form: str) -> None:
     """More than 2^18 entries (the streamed-store size) of runs: every column
     equals the columns of the same entries decoded shuffled (no runs left)
     and put back in order, and classify() agrees."""
@@ -499,3 +501,54 @@ def test_decode_into_misaligned_out_columns(n: int) -> None:
     assert got is out
     for name, col in fresh.columns().items():
         assert np.array_equal(getattr(got, name), col), name
+
+
+def _every_lane_mix(seed: int, n: int) -> np.ndarray:
+    """n values that put every kind next to every other inside 8-entry
+    groups: random words, swap-format words of every type with random
+    offsets and low bits, markers with small offsets, the special PTE and
+    its look-alikes, A/D-only holes, PROT_NONE and present entries."""
+    rng = np.random.default_rng(seed)
+    m = n // 8
+    types = rng.integers(0, 32, m, dtype=np.uint64)
+    offsets = rng.integers(0, 1 << 50, m, dtype=np.uint64) >> rng.integers(0, 50, m,
+                                                                             dtype=np.uint64)
+    swp = np.array([R.mk_swp(int(t), int(o)) for t, o in zip(types, offsets)], dtype=np.uint64)
+    low = rng.integers(0, 1 << 9, m, dtype=np.uint64) * (rng.random(m) < 0.5)
+    markers = np.array([R.mk_swp(t, o) for t in (29, 30, 31) for o in range(16)],
+                       dtype=np.uint64)
+    parts = [
+        rng.integers(0, U64, m, dtype=np.uint64, endpoint=True),
+        swp | low,
+        rng.choice(markers, m) | (rng.integers(0, 1 << 9, m, dtype=np.uint64) *
+                                  (rng.random(m) < 0.2)),
+        rng.choice(np.array([0x4, 0x24, 0x64, 0x5, 0x104, 0x6, 0xC], dtype=np.uint64), m),
+        rng.choice(np.array([0, 0x20, 0x40, 0x60], dtype=np.uint64), m),
+        rng.integers(0, U64, m, dtype=np.uint64, endpoint=True) & ~np.uint64(1) |
+        np.uint64(0x100),
+        rng.integers(0, U64, m, dtype=np.uint64, endpoint=True) | np.uint64(1),
+        rng.integers(0, 1 << 12, m, dtype=np.uint64),
+    ]
+    raw = np.concatenate(parts)
+    return np.ascontiguousarray(raw[rng.permutation(raw.size)])
+
+
+@pytest.mark.parametrize("profile", ALL_PROFILES)
+def test_vector_form_decodes_every_entry_as_the_scalar_form_does(profile: str,
+                                                                  monkeypatch: Any) -> None:
+    """decode()'s AVX-512 form (eight entries per vector, no branches on the
+    kind) gives every column of the per-entry scalar form, on 200,000 values
+    that mix every kind inside each group of eight; classify() agrees."""
+    from ptebits._core import lib
+    monkeypatch.delenv("PTEBITS_NO_AVX512", raising=False)
+    if lib.pb_decode_vector_isa() != lib.PB_ISA_AVX512:
+        pytest.skip("this CPU has no AVX-512F: decode runs the scalar form only")
+    raw = _every_lane_mix(seed=len(profile), n=200_000)
+    vector = _columns(ptebits.decode(raw, profile=profile))
+    monkeypatch.setenv("PTEBITS_NO_AVX512", "1")
+    scalar = _columns(ptebits.decode(raw, profile=profile))
+    for name, col in scalar.items():
+        bad = np.flatnonzero(col != vector[name])
+        assert not bad.size, "%s differs at %d entries, first raw %#x: scalar %d, vector %d" % (
+            name, bad.size, int(raw[bad[0]]), int(col[bad[0]]), int(vector[name][bad[0]]))
+    assert np.array_equal(ptebits.classify(raw, profile=profile), vector["kind"])

@@ -343,6 +343,7 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
         "seed": seed,
         "repeats": repeats,
         "threads": 1,
+        "decode_form": decode_form(),
         "thread_scaling": scaling,
         "mix": dict(MIX),
         "counts": dec.counts(),
@@ -366,15 +367,21 @@ def run_codec_bench(entries: int = DEFAULT_ENTRIES, *, repeats: int = 7,
     }
 
 
+def decode_form() -> str:
+    """How decode() runs on this CPU: "avx512" (eight entries per vector) or
+    "scalar" (no AVX-512F, or PTEBITS_NO_AVX512 set)."""
+    return "avx512" if lib.pb_decode_vector_isa() == lib.PB_ISA_AVX512 else "scalar"
+
+
 def format_report(res: Dict[str, Any]) -> str:
     """The human report of :func:`run_codec_bench`."""
     m, r, t, met = res["median_s"], res["ratios"], res["targets"], res["targets_met"]
     ok = lambda b: "ok" if b else "MISSED"  # noqa: E731
     lines = [
         "ptebits %s codec benchmark: %d entries (%.0f MiB), profile %s, seed %d, "
-        "median of %d interleaved repeats, 1 thread unless said" % (
+        "median of %d interleaved repeats, 1 thread unless said, decode form %s" % (
             res["ptebits_version"], res["entries"], res["entries"] * 8 / 2**20, res["profile"],
-            res["seed"], res["repeats"]),
+            res["seed"], res["repeats"], res["decode_form"]),
         "  mix: " + ", ".join("%s %d" % kv for kv in res["counts"].items() if kv[1]),
         "",
         "  %-28s %10s %14s" % ("", "median", "entries/s"),
