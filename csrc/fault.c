@@ -23,9 +23,11 @@
 #if defined(__GNUC__)
 #define PB_HOT inline __attribute__((always_inline))
 #define PB_FLATTEN __attribute__((flatten))
+#define PB_COLD __attribute__((noinline, flatten))
 #else
 #define PB_HOT inline
 #define PB_FLATTEN
+#define PB_COLD
 #endif
 
 /* ------------------------------------------------------------- names */
@@ -768,11 +770,11 @@ int pb_mm_uffd_continue(const pb_profile *p, pb_mm *mm, uint64_t page, int wp)
 
 /* ---------------------------------------------------------- dispatch */
 
-static int writeprotect_page(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t pg,
+static PB_HOT int writeprotect_page(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t pg,
                              int on);
 
 /* What the handler thread does with a message; v is the faulting VMA. */
-static int resolve_message(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t page,
+static PB_HOT int resolve_message(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t page,
                            int msg, uint32_t policy)
 {
     if (msg == PB_MSG_WP && (policy & PB_RESOLVE_WP))
@@ -784,26 +786,120 @@ static int resolve_message(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint
     return 0;
 }
 
-/* Add a histogram of n small values (< 64) to hist: four interleaved
- * tables, so that equal neighbours do not wait on each other. */
+/* Add a histogram of n small values (< 64) to hist.  Most batches are
+ * long runs of one handler: 32 bytes equal to their first count at once;
+ * other stretches go to four interleaved tables, so that equal neighbours
+ * do not wait on each other. */
 static void add_histogram(const uint8_t *v, size_t n, uint64_t *hist, int nbins)
 {
     uint64_t t[4][64];
-    size_t i;
+    size_t i = 0, j;
     int b;
 
     memset(t, 0, sizeof t);
-    for (i = 0; i + 4 <= n; i += 4) {
-        t[0][v[i] & 63]++;
-        t[1][v[i + 1] & 63]++;
-        t[2][v[i + 2] & 63]++;
-        t[3][v[i + 3] & 63]++;
+    while (i < n) {
+        if (i + 32 <= n) {
+            uint64_t w[4], same = v[i] * (uint64_t)0x0101010101010101u;
+
+            memcpy(w, v + i, sizeof w);
+            if (((w[0] ^ same) | (w[1] ^ same) | (w[2] ^ same) | (w[3] ^ same)) == 0) {
+                t[0][v[i] & 63] += 32;
+                i += 32;
+                continue;
+            }
+        }
+        for (j = i + 32 < n ? i + 32 : n; i + 4 <= j; i += 4) {
+            t[0][v[i] & 63]++;
+            t[1][v[i + 1] & 63]++;
+            t[2][v[i + 2] & 63]++;
+            t[3][v[i + 3] & 63]++;
+        }
+        for (; i < j; i++)
+            t[0][v[i] & 63]++;
     }
-    for (; i < n; i++)
-        t[0][v[i] & 63]++;
     for (b = 0; b < nbins; b++)
         hist[b] += t[0][b] + t[1][b] + t[2][b] + t[3][b];
 }
+
+/* Where a batch's messages go, and what the passes after a fault's first
+ * leave behind (settle_fault). */
+typedef struct fault_tail {
+    uint64_t *msg_fault, *msg_page;
+    uint8_t *msg_kind;
+    size_t msg_n, room;
+    uint64_t extra[PB_H_COUNT];    /* passes after the first, per handler */
+    /* per fault, in and out */
+    uint64_t next_pfn, trace;
+    int passes, last;
+} fault_tail;
+
+/* The rest of a fault after a first pass that sent a message or asks to
+ * fault again: the message (answered by the resolve policy as a handler
+ * thread would) and the passes after it.  Returns the last outcome. */
+static PB_HOT int settle_loop(const pb_profile *p, pb_mm *mm, const pb_vma *vma,
+                              fault_tail *t, uint64_t *pte, size_t i, uint64_t page, int acc,
+                              int outcome, int msg, uint32_t resolve, int retry,
+                              const int markers, const int tracing)
+{
+    /* locals, as in dispatch_loop: the stores below may alias t's fields */
+    uint64_t next_pfn = t->next_pfn, trace = t->trace;
+    int passes = t->passes;
+    fault_ctx c;
+
+    c.p = p;
+    c.mm = mm;
+    c.vma = vma;
+    c.next_pfn = &next_pfn;
+    c.markers = markers;
+    c.tracing = tracing;
+    c.msg = msg;
+    c.handler = t->last;
+    for (;;) {
+        if (c.msg >= 0) {
+            int woken;
+
+            t->msg_fault[t->msg_n] = i;
+            t->msg_page[t->msg_n] = page;
+            t->msg_kind[t->msg_n] = (uint8_t)(c.msg | (acc == PB_ACCESS_WRITE ? PB_MSG_WRITE : 0));
+            t->msg_n++;
+            t->room--;
+            mm->next_pfn = next_pfn;         /* the ioctls allocate too */
+            woken = resolve_message(p, mm, vma, page, c.msg, resolve);
+            next_pfn = mm->next_pfn;
+            if (!woken)
+                break;
+            outcome = PB_O_REFAULT;        /* the handler woke the fault */
+        }
+        if (outcome != PB_O_REFAULT || !retry || passes >= PB_MAX_PASSES)
+            break;
+        outcome = fault_pass(&c, pte, page, acc);
+        t->extra[c.handler]++;
+        passes++;
+        if (tracing)
+            trace |= c.trace;
+    }
+    t->next_pfn = next_pfn;
+    t->trace = trace;
+    t->passes = passes;
+    t->last = c.handler;
+    return outcome;
+}
+
+/* Out of the dispatch loop, so that the loop's registers stay with the
+ * faults that complete in one pass; one copy per profile kind and trace
+ * setting, like the loop. */
+#define PB_SETTLE(name, markers, tracing)                                                 \
+    static PB_COLD int name(const pb_profile *p, pb_mm *mm, const pb_vma *vma,            \
+                            fault_tail *t, uint64_t *pte, size_t i, uint64_t page,        \
+                            int acc, int outcome, int msg, uint32_t resolve, int retry)   \
+    {                                                                                     \
+        return settle_loop(p, mm, vma, t, pte, i, page, acc, outcome, msg, resolve,       \
+                           retry, markers, tracing);                                      \
+    }
+PB_SETTLE(settle_618, 1, 0)
+PB_SETTLE(settle_618_traced, 1, 1)
+PB_SETTLE(settle_v2, 0, 0)
+PB_SETTLE(settle_v2_traced, 0, 1)
 
 /* The dispatch loop, instantiated once per (markers, tracing) pair so that
  * both are constants in the inlined fault path. */
@@ -818,32 +914,35 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     uint8_t *const outcomes = out->outcome, *const npasses = out->passes;
     uint64_t *const traces = out->trace;
     uint8_t *const allocs = out->allocs;
-    uint64_t *const msg_fault = out->msg_fault, *const msg_page = out->msg_page;
-    uint8_t *const msg_kind = out->msg_kind;
     uint64_t *const pte = mm->pte;
     const uint64_t npages = mm->npages;
-    size_t msg_n = out->msg_n, room = out->msg_cap > msg_n ? out->msg_cap - msg_n : 0;
-    uint64_t extra[PB_H_COUNT] = {0};    /* passes after the first, per handler */
+    fault_tail tail;
     uint64_t next_pfn = mm->next_pfn;
     pb_vma vma = {0, 0, 0, 0, 0, -1};   /* a copy of the current VMA */
-    int have_vma = 0, status = PB_OK;
+    int have_vma = 0, status = PB_OK, h;
     size_t i;
     fault_ctx c;
 
+    memset(&tail, 0, sizeof tail);
+    tail.msg_fault = out->msg_fault;
+    tail.msg_page = out->msg_page;
+    tail.msg_kind = out->msg_kind;
+    tail.msg_n = out->msg_n;
+    tail.room = out->msg_cap > out->msg_n ? out->msg_cap - out->msg_n : 0;
     c.p = p;
     c.mm = mm;
     c.next_pfn = &next_pfn;
     c.markers = markers;
     c.tracing = tracing;
     for (i = start; i < n; i++) {
-        uint64_t page = pages[i], trace = 0, pfn0 = next_pfn;
-        int acc = access[i], passes = 1, outcome;
+        uint64_t page = pages[i], pfn0 = next_pfn;
+        int acc = access[i], outcome;
 
         if (page >= npages || acc > PB_ACCESS_EXEC) {
             status = PB_E_RANGE;
             break;
         }
-        if (room < PB_MAX_PASSES) {
+        if (tail.room < PB_MAX_PASSES) {
             status = PB_E_FULL;               /* room for every message it may send */
             break;
         }
@@ -856,45 +955,35 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         }
         c.vma = have_vma ? &vma : NULL;
         outcome = fault_pass(&c, pte, page, acc);
-        handler[i] = (uint8_t)c.handler;
-        for (;;) {
+        h = c.handler;
+        handler[i] = (uint8_t)h;
+        tail.passes = 1;
+        if (c.msg >= 0 || (outcome == PB_O_REFAULT && retry)) {
+            tail.next_pfn = next_pfn;
+            tail.trace = c.trace;
+            tail.last = h;
+            outcome = (markers ? (tracing ? settle_618_traced : settle_618)
+                               : (tracing ? settle_v2_traced : settle_v2))(
+                p, mm, c.vma, &tail, pte, i, page, acc, outcome, c.msg, resolve, retry);
+            next_pfn = tail.next_pfn;
+            h = tail.last;
             if (tracing)
-                trace |= c.trace;
-            if (c.msg >= 0) {
-                int woken;
-
-                msg_fault[msg_n] = i;
-                msg_page[msg_n] = page;
-                msg_kind[msg_n] = (uint8_t)(c.msg | (acc == PB_ACCESS_WRITE ? PB_MSG_WRITE : 0));
-                msg_n++;
-                room--;
-                mm->next_pfn = next_pfn;      /* the ioctls allocate too */
-                woken = resolve_message(p, mm, c.vma, page, c.msg, resolve);
-                next_pfn = mm->next_pfn;
-                if (!woken)
-                    break;
-                outcome = PB_O_REFAULT;        /* the handler woke the fault */
-            }
-            if (outcome != PB_O_REFAULT || !retry || passes >= PB_MAX_PASSES)
-                break;
-            outcome = fault_pass(&c, pte, page, acc);
-            extra[c.handler]++;
-            passes++;
+                traces[i] = tail.trace;
+        } else if (tracing) {
+            traces[i] = c.trace;
         }
-        last[i] = (uint8_t)c.handler;
+        last[i] = (uint8_t)h;
         outcomes[i] = (uint8_t)outcome;
-        npasses[i] = (uint8_t)passes;
-        if (tracing)
-            traces[i] = trace;
+        npasses[i] = (uint8_t)tail.passes;
         if (allocs)
             allocs[i] = (uint8_t)(next_pfn - pfn0);
     }
     mm->next_pfn = next_pfn;
-    out->msg_n = msg_n;
+    out->msg_n = tail.msg_n;
     add_histogram(handler + start, i - start, out->counts, PB_H_COUNT);
     add_histogram(outcomes + start, i - start, out->outcomes, PB_O_COUNT);
-    for (msg_n = 0; msg_n < PB_H_COUNT; msg_n++)
-        out->counts[msg_n] += extra[msg_n];
+    for (h = 0; h < PB_H_COUNT; h++)
+        out->counts[h] += tail.extra[h];
     *done = i;
     return status;
 }
@@ -1018,7 +1107,7 @@ static uint64_t swap_entry_readable(const pb_profile *p, const pb_vma *v, uint64
 }
 
 /* UFFDIO_WRITEPROTECT: change_pte_range with MM_CP_UFFD_WP(_RESOLVE) */
-static int writeprotect_page(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t pg,
+static PB_HOT int writeprotect_page(const pb_profile *p, pb_mm *mm, const pb_vma *v, uint64_t pg,
                              int on)
 {
     uint64_t old = mm->pte[pg], e;
