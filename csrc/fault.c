@@ -822,7 +822,7 @@ static void add_histogram(const uint8_t *v, size_t n, uint64_t *hist, int nbins)
 }
 
 /* Where a batch's messages go, and what the passes after a fault's first
- * leave behind (settle_fault). */
+ * leave behind (settle_loop). */
 typedef struct fault_tail {
     uint64_t *msg_fault, *msg_page;
     uint8_t *msg_kind;
