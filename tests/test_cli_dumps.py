@@ -213,7 +213,7 @@ def test_decode_negative_offset_or_count_is_refused(capsys: Any, tmp_path: Any, 
 @pytest.mark.parametrize("argv", [["--offset", "x"], ["--count", "1.5"]])
 def test_decode_offset_and_count_are_numbers(capsys: Any, argv: List[str]) -> None:
     res = cli(capsys, "decode", "-", *argv)
-    assert_one_line_error(res, 2, "invalid int value")
+    assert_one_line_error(res, 2, "is not a whole number")
 
 
 # ===================================================== chunk boundaries

@@ -375,8 +375,18 @@ def test_read_dump_upper_levels_step_va_by_the_level_span(tmp_path: Any, level: 
 
 def test_unknown_level_is_refused(tmp_path: Any) -> None:
     path = write_dump(tmp_path, "raw", values=VALUES[:4])
-    with pytest.raises(InvalidValueError, match="unknown level 'pte2'"):
+    with pytest.raises(InvalidValueError, match="level='pte2' is not a page-table level"):
         list(read_dump(path, level="pte2"))
+
+
+def test_level_names_are_read_in_any_case(tmp_path: Any) -> None:
+    """level="PMD" reads as "pmd", as decode() reads it."""
+    path = write_dump(tmp_path, "raw", values=VALUES[:4])
+    upper, lower = list(read_dump(path, level="PMD")), list(read_dump(path, level="pmd"))
+    assert [c.level for c in upper] == [c.level for c in lower]
+    for name in COLUMNS:
+        np.testing.assert_array_equal(getattr(upper[0].decoded, name),
+                                      getattr(lower[0].decoded, name), err_msg=name)
 
 
 # ============================================================ torn inputs

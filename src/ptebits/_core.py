@@ -145,6 +145,16 @@ def check_out(arr: Any, name: str, dtype: Any, shape: Tuple[int, ...]) -> np.nda
     return arr
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """A yes/no argument: True, False, or 0/1 (numpy's too).  Anything else
+    (a string such as "no" would read as true) is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and int(value) in (0, 1):
+        return bool(value)
+    raise InvalidTypeError("%s must be True or False, got %r" % (name, value))
+
+
 def as_u64_input(value: Any, name: str, *, limit_bits: int = 64) -> np.ndarray:
     """An integer argument of an encoder (scalar, sequence or array) as a
     uint64 array, refusing negative, too large, non-integer and NaN values."""

@@ -362,6 +362,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError("%s: %s (see %s --help)" % (self.prog, message, self.prog))
 
 
+def entry_count(text: str) -> int:
+    """An argparse type for --offset, --count and --limit: a whole number
+    that is not negative (a usage error, exit 2, otherwise)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("%d is negative" % value)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ptebits",
@@ -410,8 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help=prof_help)
     p.add_argument("--level", choices=LEVELS, default="pte",
                    help="page-table level of the entries (default pte)")
-    p.add_argument("--offset", type=int, default=0, help="first entry to read (entries)")
-    p.add_argument("--count", type=int, help="entries to read at most")
+    p.add_argument("--offset", type=entry_count, default=0,
+                   help="first entry to read (entries)")
+    p.add_argument("--count", type=entry_count, help="entries to read at most")
     p.add_argument("--base-va", help="virtual address entry 0 maps (for the va column)")
     p.add_argument("--output", choices=("table", "jsonl", "csv", "npz"), default="table")
     p.add_argument("-o", "--out", metavar="PATH",
@@ -440,14 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format-b", choices=("auto",) + FORMATS, default="auto")
     p.add_argument("--profile", help=prof_help)
     p.add_argument("--level", choices=LEVELS, default="pte")
-    p.add_argument("--offset", type=int, default=0, help="first entry to compare")
-    p.add_argument("--count", type=int, help="entries to compare at most")
+    p.add_argument("--offset", type=entry_count, default=0, help="first entry to compare")
+    p.add_argument("--count", type=entry_count, help="entries to compare at most")
     p.add_argument("--output", choices=("table", "jsonl"), default="table",
                    help="table: side by side, then the transitions; jsonl: one object a "
                         "changed entry")
     p.add_argument("--summary", action="store_true",
                    help="only the transitions (present -> marker: 12, ...)")
-    p.add_argument("--limit", type=int, help="show at most this many changed entries")
+    p.add_argument("--limit", type=entry_count,
+                   help="show at most this many changed entries")
     p.add_argument("--allow-partial", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_diff)

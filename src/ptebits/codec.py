@@ -72,6 +72,11 @@ def _level(level: Any) -> int:
     return LEVELS.index(key)
 
 
+def level_name(level: Any) -> str:
+    """A level name as the library spells it ("PMD", " pmd" -> "pmd")."""
+    return LEVELS[_level(level)]
+
+
 def _raw_input(raw: Any, name: str = "raw") -> np.ndarray:
     """Arrays must already be uint64; lists and tuples of ints are converted."""
     if isinstance(raw, (list, tuple)):

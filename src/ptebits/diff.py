@@ -27,7 +27,8 @@ import numpy as np
 
 from . import _core
 from ._core import lib
-from .dumps import CHUNK_ENTRIES, LEVEL_SHIFT, LEVELS, DumpSource, open_dump, read_dump
+from .codec import level_name
+from .dumps import CHUNK_ENTRIES, LEVEL_SHIFT, DumpSource, open_dump, read_dump
 from .errors import InvalidValueError
 from .explain import summary as row_summary
 from .profiles import get_profile
@@ -408,8 +409,7 @@ def diff_dumps(a_path: str, b_path: str, *, fmt_a: str = "auto", fmt_b: str = "a
     past the end of the shorter dump (the missing side None).
     """
     prof = get_profile(profile)
-    if level not in LEVELS:
-        raise InvalidValueError("unknown level %r; levels: %s" % (level, ", ".join(LEVELS)))
+    level = level_name(level)
     if offset < 0 or (count is not None and count < 0):
         raise InvalidValueError("offset and count are entry numbers >= 0 (got offset=%d, "
                                 "count=%s)" % (offset, count))

@@ -507,13 +507,12 @@ def read_dump(path: str, fmt: str = "auto", *, profile: Any = None, level: str =
     columns are reused from one chunk to the next, so copy what you keep.
     A ``pagemap`` dump yields pagemap-decoded chunks.
     """
-    from .codec import decode
+    from .codec import decode, level_name
     from .pagemap import decode_pagemap
     from .profiles import get_profile
 
     prof = get_profile(profile)
-    if level not in LEVELS:
-        raise InvalidValueError("unknown level %r; levels: %s" % (level, ", ".join(LEVELS)))
+    level = level_name(level)
     base_va = _whole_number(base_va, "base_va", bits=64)
     src = source or open_dump(path, fmt, allow_partial=allow_partial)
     la57 = bool(prof.knobs.get("la57"))

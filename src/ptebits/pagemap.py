@@ -87,6 +87,8 @@ def pte_to_pagemap(raw: Any, *, file: Any = False, exclusive: Any = False,
     """
     threads = check_threads(threads)
     prof = _profile(profile)
+    show_pfn = _core.as_flag(show_pfn, "show_pfn")
+    vma_soft_dirty = _core.as_flag(vma_soft_dirty, "vma_soft_dirty")
     if vma_soft_dirty and not prof.mask("soft_dirty"):
         raise FieldRangeError("pte_to_pagemap: vma_soft_dirty=True cannot happen under %s: "
                               "VM_SOFTDIRTY is 0 without CONFIG_MEM_SOFT_DIRTY" % prof.name,
