@@ -17,17 +17,16 @@
  */
 #include "entry.h"
 
-/* The fault path is inlined into the dispatch loop as a whole, so that
- * its context lives in registers (a GNU C attribute; plain inline
- * elsewhere). */
+/* The fault path is inlined as a whole into each loop that runs it (PB_HOT
+ * functions into PB_LOOP ones), so that its context lives in registers;
+ * each loop is a function of its own, so that it has the registers to
+ * itself (GNU C attributes; plain inline elsewhere). */
 #if defined(__GNUC__)
 #define PB_HOT inline __attribute__((always_inline))
-#define PB_FLATTEN __attribute__((flatten))
-#define PB_COLD __attribute__((noinline, flatten))
+#define PB_LOOP __attribute__((noinline, flatten))
 #else
 #define PB_HOT inline
-#define PB_FLATTEN
-#define PB_COLD
+#define PB_LOOP
 #endif
 
 /* ------------------------------------------------------------- names */
@@ -641,6 +640,26 @@ static PB_HOT int vma_allows(const pb_vma *v, int access)
     return (v->flags & (PB_VMA_READ | PB_VMA_WRITE | PB_VMA_EXEC)) != 0;  /* vma_is_accessible */
 }
 
+/* Whether a present PTE may be used by this access as it is: a read, or a
+ * write to a writable PTE. */
+static PB_HOT int pte_allows(uint64_t e, int write)
+{
+    return (e & PB_PAGE_PRESENT) && (!write || pte_write(e));
+}
+
+/* handle_pte_fault's last step for such a PTE: mark it young, and dirty
+ * for a write (ptep_set_access_flags).  The fault completes; it is
+ * spurious when nothing changed (access_update_handler). */
+static PB_HOT uint64_t pte_access_update(const pb_profile *p, uint64_t orig, int write)
+{
+    return op(p, PB_OP_MKYOUNG, write ? op(p, PB_OP_MKDIRTY, orig, 0) : orig, 0);
+}
+
+static PB_HOT int access_update_handler(uint64_t orig, uint64_t e)
+{
+    return e == orig ? PB_H_SPURIOUS : PB_H_SET_ACCESS_FLAGS;
+}
+
 static PB_HOT int handle_pte_fault(fault_ctx *c)
 {
     const pb_profile *p = c->p;
@@ -655,15 +674,10 @@ static PB_HOT int handle_pte_fault(fault_ctx *c)
         return c->markers ? do_swap_page(c) : do_swap_pte(c);
     if (kind == PB_KIND_PROTNONE)              /* vma_is_accessible: checked by the caller */
         return do_numa_page(c);
-    if (c->write) {
-        if (!pte_write(c->orig))
-            return do_wp_page(c);
-        e = op(p, PB_OP_MKDIRTY, c->orig, 0);
-    } else {
-        e = c->orig;
-    }
-    e = op(p, PB_OP_MKYOUNG, e, 0);
-    enter(c, e == c->orig ? PB_H_SPURIOUS : PB_H_SET_ACCESS_FLAGS);
+    if (!pte_allows(c->orig, c->write))
+        return do_wp_page(c);
+    e = pte_access_update(p, c->orig, c->write);
+    enter(c, access_update_handler(c->orig, e));
     return install(c, e);
 }
 
@@ -889,7 +903,7 @@ static PB_HOT int settle_loop(const pb_profile *p, pb_mm *mm, const pb_vma *vma,
  * faults that complete in one pass; one copy per profile kind and trace
  * setting, like the loop. */
 #define PB_SETTLE(name, markers, tracing)                                                 \
-    static PB_COLD int name(const pb_profile *p, pb_mm *mm, const pb_vma *vma,            \
+    static PB_LOOP int name(const pb_profile *p, pb_mm *mm, const pb_vma *vma,            \
                             fault_tail *t, uint64_t *pte, size_t i, uint64_t page,        \
                             int acc, int outcome, int msg, uint32_t resolve, int retry)   \
     {                                                                                     \
@@ -901,12 +915,78 @@ PB_SETTLE(settle_618_traced, 1, 1)
 PB_SETTLE(settle_v2, 0, 0)
 PB_SETTLE(settle_v2_traced, 0, 1)
 
-/* The dispatch loop, instantiated once per (markers, tracing) pair so that
- * both are constants in the inlined fault path. */
+/* The VMA the fast loop works in, and the accesses it allows (bit a for
+ * access a); start = end = 0 when there is none. */
+typedef struct fast_lane {
+    uint64_t start, end;
+    int allowed;
+} fast_lane;
+
+static void set_lane(fast_lane *lane, const pb_vma *v, uint64_t npages)
+{
+    lane->start = lane->end = 0;
+    lane->allowed = 0;
+    if (!v)
+        return;
+    lane->start = v->start;
+    lane->end = v->end < npages ? v->end : npages;     /* the fast loop checks no more */
+    lane->allowed = vma_allows(v, PB_ACCESS_READ) << PB_ACCESS_READ |
+                    vma_allows(v, PB_ACCESS_WRITE) << PB_ACCESS_WRITE |
+                    vma_allows(v, PB_ACCESS_EXEC) << PB_ACCESS_EXEC;
+}
+
+/* Whether fault (page, acc) is one the fast loop completes: in the lane's
+ * VMA, allowed, on a present PTE the access may use as it is. */
+static PB_HOT int fast_fault(const fast_lane *lane, const uint64_t *pte, uint64_t page, int acc)
+{
+    return page >= lane->start && page < lane->end && acc <= PB_ACCESS_EXEC &&
+           (lane->allowed >> acc & 1) && pte_allows(pte[page], acc == PB_ACCESS_WRITE);
+}
+
+/* Most faults of a batch meet a present PTE their access may use as it is
+ * (handle_pte_fault's last step, after the arch handler's VMA checks):
+ * this loop completes those with few values live.  Returns the first
+ * fault from i on that it does not take. */
+static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
+                        const uint8_t *access, size_t i, size_t n, pb_fault_out *out,
+                        fast_lane lane)
+{
+    /* Locals, not out->... or mm->...: the byte and PTE stores below may
+     * alias those fields, which would then be reloaded after every store. */
+    uint8_t *const handler = out->handler, *const last = out->last;
+    uint8_t *const outcomes = out->outcome, *const npasses = out->passes;
+    uint8_t *const allocs = out->allocs;
+    uint64_t *const traces = out->trace;
+    uint64_t *const pte = mm->pte;
+
+    for (; i < n && fast_fault(&lane, pte, pages[i], access[i]); i++) {
+        uint64_t page = pages[i], e = pte[page], ne;
+        int h;
+
+        ne = pte_access_update(p, e, access[i] == PB_ACCESS_WRITE);
+        pte[page] = ne;
+        h = access_update_handler(e, ne);
+        handler[i] = last[i] = (uint8_t)h;
+        outcomes[i] = PB_O_DONE;
+        npasses[i] = 1;
+        if (traces)
+            traces[i] = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(h);
+        if (allocs)
+            allocs[i] = 0;
+    }
+    return i;
+}
+
+/* The dispatch loop for every other fault, instantiated once per (markers,
+ * tracing) pair so that both are constants in the inlined fault path.  It
+ * starts at a fault the fast loop did not take and returns (PB_OK, *done
+ * the next fault, *lane the current VMA) after one that ended as the fast
+ * loop's do, as its neighbours may well too. */
 static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                                 const uint8_t *access, size_t n, size_t start,
                                 uint32_t resolve, int retry, pb_fault_out *out,
-                                size_t *done, const int markers, const int tracing)
+                                size_t *done, fast_lane *lane, const int markers,
+                                const int tracing)
 {
     /* Locals, not out->... or mm->...: the byte and PTE stores below may
      * alias those fields, which would then be reloaded after every store. */
@@ -942,16 +1022,16 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
             status = PB_E_RANGE;
             break;
         }
-        if (tail.room < PB_MAX_PASSES) {
-            status = PB_E_FULL;               /* room for every message it may send */
-            break;
-        }
         if (!have_vma || page < vma.start || page >= vma.end) {
             const pb_vma *v = find_vma(mm, page);
 
             have_vma = v != NULL;
             if (v)
                 vma = *v;
+        }
+        if (tail.room < PB_MAX_PASSES) {
+            status = PB_E_FULL;               /* room for every message it may send */
+            break;
         }
         c.vma = have_vma ? &vma : NULL;
         outcome = fault_pass(&c, pte, page, acc);
@@ -977,48 +1057,58 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         npasses[i] = (uint8_t)tail.passes;
         if (allocs)
             allocs[i] = (uint8_t)(next_pfn - pfn0);
+        if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS)) {
+            i++;                               /* such faults may follow: back to the fast loop */
+            break;
+        }
     }
+    set_lane(lane, have_vma ? &vma : NULL, npages);
     mm->next_pfn = next_pfn;
     out->msg_n = tail.msg_n;
-    add_histogram(handler + start, i - start, out->counts, PB_H_COUNT);
-    add_histogram(outcomes + start, i - start, out->outcomes, PB_O_COUNT);
     for (h = 0; h < PB_H_COUNT; h++)
         out->counts[h] += tail.extra[h];
     *done = i;
     return status;
 }
 
-static PB_FLATTEN int dispatch_618(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
-                                    const uint8_t *access, size_t n, size_t start,
-                                    uint32_t resolve, int retry, pb_fault_out *out,
-                                    size_t *done, int tracing)
-{
-    return tracing ? dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
-                                   done, 1, 1)
-                   : dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
-                                   done, 1, 0);
-}
-
-static PB_FLATTEN int dispatch_v2(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
-                                  const uint8_t *access, size_t n, size_t start,
-                                  uint32_t resolve, int retry, pb_fault_out *out,
-                                  size_t *done, int tracing)
-{
-    return tracing ? dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
-                                   done, 0, 1)
-                   : dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out,
-                                   done, 0, 0);
-}
+#define PB_DISPATCH_LOOP(name, markers, tracing)                                            \
+    static PB_LOOP int name(const pb_profile *p, pb_mm *mm, const uint64_t *pages,          \
+                            const uint8_t *access, size_t n, size_t start, uint32_t resolve, \
+                            int retry, pb_fault_out *out, size_t *done, fast_lane *lane)   \
+    {                                                                                       \
+        return dispatch_loop(p, mm, pages, access, n, start, resolve, retry, out, done,     \
+                             lane, markers, tracing);                                       \
+    }
+PB_DISPATCH_LOOP(dispatch_618, 1, 0)
+PB_DISPATCH_LOOP(dispatch_618_traced, 1, 1)
+PB_DISPATCH_LOOP(dispatch_v2, 0, 0)
+PB_DISPATCH_LOOP(dispatch_v2_traced, 0, 1)
 
 int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                 const uint8_t *access, size_t n, size_t start, uint32_t resolve,
                 int retry, pb_fault_out *out, size_t *done)
 {
-    int tracing = out->trace != NULL;
+    int tracing = out->trace != NULL, status = PB_OK;
+    int (*const others)(const pb_profile *, pb_mm *, const uint64_t *, const uint8_t *,
+                        size_t, size_t, uint32_t, int, pb_fault_out *, size_t *,
+                        fast_lane *) =
+        is_markers_kernel(p) ? (tracing ? dispatch_618_traced : dispatch_618)
+                             : (tracing ? dispatch_v2_traced : dispatch_v2);
+    fast_lane lane = {0, 0, 0};
+    size_t i = start;
 
-    if (is_markers_kernel(p))
-        return dispatch_618(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
-    return dispatch_v2(p, mm, pages, access, n, start, resolve, retry, out, done, tracing);
+    while (i < n) {
+        i = fast_loop(p, mm, pages, access, i, n, out, lane);
+        if (i >= n)
+            break;
+        status = others(p, mm, pages, access, n, i, resolve, retry, out, &i, &lane);
+        if (status != PB_OK)
+            break;
+    }
+    add_histogram(out->handler + start, i - start, out->counts, PB_H_COUNT);
+    add_histogram(out->outcome + start, i - start, out->outcomes, PB_O_COUNT);
+    *done = i;
+    return status;
 }
 
 void pb_remap_pfns(uint64_t *pte, size_t n, uint64_t lo, uint64_t count,

@@ -1278,3 +1278,60 @@ def test_mfill_atomic_pte_continue_errors(profile: str) -> None:
     else:
         mm.uffd_continue(5, wp=True)
         assert int(mm.pte[5]) == pte(PFN + 1, PAGE_SHARED & ~RW, UFFD_WP, SAVED_DIRTY)
+
+
+# ====================================== a batch is its faults one by one
+
+def _busy_space(profile: str) -> AddressSpace:
+    """Every kind of VMA and PTE side by side: written, read (zero page),
+    read-only and PROT_NONE anonymous memory, a populated shmem mapping, a
+    uffd-wp registered one with write-protected and zapped pages, and pages
+    outside every VMA."""
+    mm = new_mm(profile, 1200)
+    mm.mmap(0, 64, "anon")
+    mm.dispatch(np.arange(0, 40), "write")
+    mm.dispatch(np.arange(40, 52), "read")
+    mm.mmap(64, 32, "anon")
+    mm.dispatch(np.arange(64, 90), "write")
+    mm.mprotect(64, 32, "r")
+    mm.mmap(128, 16, "anon", prot="none")
+    obj = mm.memfd(64)
+    mm.mmap(200, 64, "shmem", object=obj)
+    mm.dispatch(np.arange(200, 240), "write")
+    obj2 = mm.memfd(64)
+    mm.mmap(300, 64, "shmem", object=obj2)
+    mm.dispatch(np.arange(300, 350), "write")
+    mm.register(300, 64, "WP")
+    mm.writeprotect(300, 20, True)
+    mm.dontneed(305, 5)
+    return mm
+
+
+@BOTH
+@pytest.mark.parametrize("resolve", [None, "WP"])
+def test_a_batch_gives_what_its_faults_give_one_by_one(profile: str, resolve: Any) -> None:
+    """The dispatch loop completes present PTEs that an access may use as
+    they are by itself and hands every other fault to the whole path; a
+    fault dispatched alone always takes the whole path.  4,000 faults in
+    random order over every kind of VMA and PTE give, in one batch, the
+    handlers, outcomes, passes, traces, messages and PTEs they give one by
+    one."""
+    rng = np.random.default_rng(len(profile) + (resolve is None))
+    pages = rng.choice(np.r_[0:100, 120:150, 190:270, 290:370, 500:510], 4000)
+    access = rng.choice(np.array([0, 0, 0, 1, 1, 2], dtype=np.uint8), 4000)
+    batch_mm, single_mm = _busy_space(profile), _busy_space(profile)
+    batch = batch_mm.dispatch(pages, access, resolve=resolve, trace=True)
+    singles = [single_mm.dispatch([p], [a], resolve=resolve, trace=True)
+               for p, a in zip(pages, access)]
+    for name in ("handler", "last", "outcome", "passes", "trace"):
+        one_by_one = np.concatenate([getattr(s, name) for s in singles])
+        bad = np.flatnonzero(getattr(batch, name) != one_by_one)
+        assert not bad.size, "%s differs at fault %d (page %d, access %d)" % (
+            name, bad[0], pages[bad[0]], access[bad[0]])
+    assert np.array_equal(batch_mm.pte, single_mm.pte)
+    msgs = [(int(p), int(k)) for s in singles
+            for p, k in zip(s.messages["page"], s.messages["kind"])]
+    assert list(zip(batch.messages["page"].tolist(), batch.messages["kind"].tolist())) == msgs
+    taken = {h for h in batch.counts if batch.counts[h]}
+    assert taken >= {"spurious", "set_access_flags", "wp_page_copy", "do_anonymous_page",
+                     "do_read_fault", "handle_userfault_wp", "access_error"}, taken
