@@ -429,6 +429,27 @@ static PB_HOT int do_fault(fault_ctx *c)
     return do_shared_fault(c);
 }
 
+/* The PTE do_anonymous_page installs, userfaultfd aside: for a read the
+ * zero page (pfn = the zero PFN), special; for a write the new page pfn,
+ * dirty and writable in a writable VMA. */
+static PB_HOT uint64_t anon_page_pte(const pb_profile *p, uint64_t prot, uint32_t flags,
+                                     int write, uint64_t pfn)
+{
+    uint64_t e = pfn_pte(pfn, prot);
+
+    if (!write)
+        return e | PB_PAGE_SPECIAL;                                 /* pte_mkspecial */
+    if (flags & PB_VMA_WRITE)
+        e = op(p, PB_OP_MKWRITE, op(p, PB_OP_MKDIRTY, e, 0), 0);
+    return e;
+}
+
+/* A VMA whose none PTEs do_anonymous_page fills without userfaultfd. */
+static int anon_fills(const pb_vma *v)
+{
+    return vma_is_anonymous(v) && !(v->flags & PB_VMA_SHARED) && !userfaultfd_missing(v);
+}
+
 static PB_HOT int do_anonymous_page(fault_ctx *c)
 {
     const pb_vma *v = c->vma;
@@ -440,13 +461,8 @@ static PB_HOT int do_anonymous_page(fault_ctx *c)
         return sigbus(c);
     if (userfaultfd_missing(v))            /* checked under the PT lock, both paths */
         return handle_userfault(c, PB_MSG_MISSING);
-    if (!c->write) {
-        e = pfn_pte(c->mm->zero_pfn, v->prot) | PB_PAGE_SPECIAL;   /* pte_mkspecial */
-    } else {
-        e = pfn_pte(fault_alloc_pfn(c), v->prot);
-        if (v->flags & PB_VMA_WRITE)
-            e = op(c->p, PB_OP_MKWRITE, op(c->p, PB_OP_MKDIRTY, e, 0), 0);
-    }
+    e = anon_page_pte(c->p, v->prot, v->flags, c->write,
+                      c->write ? fault_alloc_pfn(c) : c->mm->zero_pfn);
     if (uffd_wp)
         e = op(c->p, PB_OP_MKUFFD_WP, e, 0);
     return install(c, e);
@@ -920,12 +936,14 @@ PB_SETTLE(settle_v2_traced, 0, 1)
 typedef struct fast_lane {
     uint64_t start, end;
     int allowed;
+    int anon;              /* anon_fills(): none PTEs get do_anonymous_page's */
+    uint32_t flags;
+    uint64_t prot;
 } fast_lane;
 
 static void set_lane(fast_lane *lane, const pb_vma *v, uint64_t npages)
 {
-    lane->start = lane->end = 0;
-    lane->allowed = 0;
+    memset(lane, 0, sizeof *lane);
     if (!v)
         return;
     lane->start = v->start;
@@ -933,23 +951,20 @@ static void set_lane(fast_lane *lane, const pb_vma *v, uint64_t npages)
     lane->allowed = vma_allows(v, PB_ACCESS_READ) << PB_ACCESS_READ |
                     vma_allows(v, PB_ACCESS_WRITE) << PB_ACCESS_WRITE |
                     vma_allows(v, PB_ACCESS_EXEC) << PB_ACCESS_EXEC;
+    lane->anon = anon_fills(v);
+    lane->flags = v->flags;
+    lane->prot = v->prot;
 }
 
-/* Whether fault (page, acc) is one the fast loop completes: in the lane's
- * VMA, allowed, on a present PTE the access may use as it is. */
-static PB_HOT int fast_fault(const fast_lane *lane, const uint64_t *pte, uint64_t page, int acc)
-{
-    return page >= lane->start && page < lane->end && acc <= PB_ACCESS_EXEC &&
-           (lane->allowed >> acc & 1) && pte_allows(pte[page], acc == PB_ACCESS_WRITE);
-}
-
-/* Most faults of a batch meet a present PTE their access may use as it is
- * (handle_pte_fault's last step, after the arch handler's VMA checks):
- * this loop completes those with few values live.  Returns the first
- * fault from i on that it does not take. */
+/* Most faults of a batch take one of two short paths, after the arch
+ * handler's VMA checks: a present PTE the access may use as it is
+ * (handle_pte_fault's last step), or a none PTE of an anonymous VMA
+ * without userfaultfd (do_anonymous_page).  This loop completes those with
+ * few values live, through the same helpers as the whole path.  Returns
+ * the first fault from i on that it does not take. */
 static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
-                        const uint8_t *access, size_t i, size_t n, pb_fault_out *out,
-                        fast_lane lane)
+                                const uint8_t *access, size_t i, size_t n, pb_fault_out *out,
+                                fast_lane lane)
 {
     /* Locals, not out->... or mm->...: the byte and PTE stores below may
      * alias those fields, which would then be reloaded after every store. */
@@ -958,22 +973,42 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     uint8_t *const allocs = out->allocs;
     uint64_t *const traces = out->trace;
     uint64_t *const pte = mm->pte;
+    const uint64_t zero_pfn = mm->zero_pfn;
+    const uint64_t anon_trace = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(PB_H_DO_ANONYMOUS_PAGE) |
+                                (is_markers_kernel(p) ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
+    uint64_t next_pfn = mm->next_pfn;
 
-    for (; i < n && fast_fault(&lane, pte, pages[i], access[i]); i++) {
-        uint64_t page = pages[i], e = pte[page], ne;
-        int h;
+    for (; i < n; i++) {
+        uint64_t page = pages[i], e, ne, trace;
+        int acc = access[i], write, h, alloc = 0;
 
-        ne = pte_access_update(p, e, access[i] == PB_ACCESS_WRITE);
+        if (page < lane.start || page >= lane.end || acc > PB_ACCESS_EXEC ||
+            !(lane.allowed >> acc & 1))
+            break;
+        write = acc == PB_ACCESS_WRITE;
+        e = pte[page];
+        if (pte_allows(e, write)) {
+            ne = pte_access_update(p, e, write);
+            h = access_update_handler(e, ne);
+            trace = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(h);
+        } else if (lane.anon && !(e & ~PB_AD)) {             /* pte_none */
+            alloc = write;
+            ne = anon_page_pte(p, lane.prot, lane.flags, write, write ? next_pfn++ : zero_pfn);
+            h = PB_H_DO_ANONYMOUS_PAGE;
+            trace = anon_trace;
+        } else {
+            break;
+        }
         pte[page] = ne;
-        h = access_update_handler(e, ne);
         handler[i] = last[i] = (uint8_t)h;
         outcomes[i] = PB_O_DONE;
         npasses[i] = 1;
         if (traces)
-            traces[i] = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(h);
+            traces[i] = trace;
         if (allocs)
-            allocs[i] = 0;
+            allocs[i] = (uint8_t)alloc;
     }
+    mm->next_pfn = next_pfn;
     return i;
 }
 
@@ -1057,7 +1092,8 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         npasses[i] = (uint8_t)tail.passes;
         if (allocs)
             allocs[i] = (uint8_t)(next_pfn - pfn0);
-        if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS)) {
+        if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS ||
+                                 h == PB_H_DO_ANONYMOUS_PAGE)) {
             i++;                               /* such faults may follow: back to the fast loop */
             break;
         }
@@ -1094,9 +1130,10 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                         fast_lane *) =
         is_markers_kernel(p) ? (tracing ? dispatch_618_traced : dispatch_618)
                              : (tracing ? dispatch_v2_traced : dispatch_v2);
-    fast_lane lane = {0, 0, 0};
+    fast_lane lane;
     size_t i = start;
 
+    set_lane(&lane, NULL, mm->npages);        /* none yet: the general loop finds the VMA */
     while (i < n) {
         i = fast_loop(p, mm, pages, access, i, n, out, lane);
         if (i >= n)
