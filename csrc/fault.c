@@ -274,6 +274,13 @@ static PB_HOT int sigbus(fault_ctx *c)
     return PB_O_SIGBUS;
 }
 
+/* The page offsets of an object a fault may reach: below EOF and within
+ * the cache array. */
+static uint64_t cache_limit(const pb_object *o)
+{
+    return o->size < o->capacity ? o->size : o->capacity;
+}
+
 /* shmem_fault -> shmem_get_folio_gfp (mm/shmem.c): the page cache page,
  * a userfaultfd message, or SIGBUS past EOF.  Returns -1 with *pfn set. */
 static PB_HOT int shmem_fault(fault_ctx *c, uint64_t *pfn)
@@ -282,7 +289,7 @@ static PB_HOT int shmem_fault(fault_ctx *c, uint64_t *pfn)
     uint64_t off = c->vma->pgoff + (c->page - c->vma->start);
     uint64_t *slot;
 
-    if (!o || off >= o->size || off >= o->capacity)
+    if (!o || off >= cache_limit(o))
         return sigbus(c);
     slot = &o->cache[off];
     if (*slot && userfaultfd_minor(c->vma))
@@ -372,11 +379,16 @@ static PB_HOT int do_fault_around(fault_ctx *c)
 }
 
 /* should_fault_around(): the seed's function, merged as is */
+static int fault_around_on(uint32_t vma_flags, uint64_t fault_around_pages)
+{
+    if (vma_flags & (PB_VMA_UFFD_WP | PB_VMA_UFFD_MINOR))      /* uffd_disable_fault_around */
+        return 0;
+    return fault_around_pages > 1;
+}
+
 static PB_HOT int should_fault_around(const fault_ctx *c)
 {
-    if (c->vma->flags & (PB_VMA_UFFD_WP | PB_VMA_UFFD_MINOR))   /* uffd_disable_fault_around */
-        return 0;
-    return c->mm->fault_around_pages > 1;
+    return fault_around_on(c->vma->flags, c->mm->fault_around_pages);
 }
 
 static PB_HOT int do_read_fault(fault_ctx *c)
@@ -939,15 +951,27 @@ typedef struct fast_lane {
     int anon;              /* anon_fills(): none PTEs get do_anonymous_page's */
     uint32_t flags;
     uint64_t prot;
+    /* a file VMA whose read faults map the page cache page as it is
+     * (no fault-around, no MINOR messages): its cache, from the VMA's
+     * first page, and how many pages of it a fault may reach */
+    const uint64_t *cache;
+    uint64_t cache_pages;
 } fast_lane;
 
-static void set_lane(fast_lane *lane, const pb_vma *v, uint64_t npages)
+static void set_lane(fast_lane *lane, const pb_mm *mm, const pb_vma *v)
 {
+    const pb_object *o = v ? vma_object(mm, v) : NULL;
+
     memset(lane, 0, sizeof *lane);
     if (!v)
         return;
+    if (o && !vma_is_anonymous(v) && !userfaultfd_minor(v) &&
+        !fault_around_on(v->flags, mm->fault_around_pages) && v->pgoff < cache_limit(o)) {
+        lane->cache = o->cache + v->pgoff;
+        lane->cache_pages = cache_limit(o) - v->pgoff;
+    }
     lane->start = v->start;
-    lane->end = v->end < npages ? v->end : npages;     /* the fast loop checks no more */
+    lane->end = v->end < mm->npages ? v->end : mm->npages;   /* the fast loop checks no more */
     lane->allowed = vma_allows(v, PB_ACCESS_READ) << PB_ACCESS_READ |
                     vma_allows(v, PB_ACCESS_WRITE) << PB_ACCESS_WRITE |
                     vma_allows(v, PB_ACCESS_EXEC) << PB_ACCESS_EXEC;
@@ -956,16 +980,24 @@ static void set_lane(fast_lane *lane, const pb_vma *v, uint64_t npages)
     lane->prot = v->prot;
 }
 
-/* Most faults of a batch take one of two short paths, after the arch
+/* Most faults of a batch take one of three short paths, after the arch
  * handler's VMA checks: a present PTE the access may use as it is
- * (handle_pte_fault's last step), or a none PTE of an anonymous VMA
- * without userfaultfd (do_anonymous_page).  This loop completes those with
- * few values live, through the same helpers as the whole path.  Returns
- * the first fault from i on that it does not take. */
+ * (handle_pte_fault's last step); a none PTE of an anonymous VMA without
+ * userfaultfd (do_anonymous_page); a read of a none PTE of a file VMA
+ * whose page is in the page cache, without fault-around or MINOR
+ * (do_read_fault -> finish_fault).  This loop completes those with few
+ * values live, through the same helpers as the whole path.  Returns the
+ * first fault from i on that it does not take. */
 static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
                                 const uint8_t *access, size_t i, size_t n, pb_fault_out *out,
-                                fast_lane lane)
+                                const fast_lane *ln)
 {
+    /* the lane's fields as locals (the stores below may alias *ln) */
+    const uint64_t start = ln->start, end = ln->end, prot = ln->prot;
+    const uint64_t *const cache = ln->cache;
+    const uint64_t cache_pages = ln->cache_pages;
+    const int allowed = ln->allowed, anon = ln->anon;
+    const uint32_t flags = ln->flags;
     /* Locals, not out->... or mm->...: the byte and PTE stores below may
      * alias those fields, which would then be reloaded after every store. */
     uint8_t *const handler = out->handler, *const last = out->last;
@@ -974,16 +1006,17 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     uint64_t *const traces = out->trace;
     uint64_t *const pte = mm->pte;
     const uint64_t zero_pfn = mm->zero_pfn;
-    const uint64_t anon_trace = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(PB_H_DO_ANONYMOUS_PAGE) |
-                                (is_markers_kernel(p) ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
+    const uint64_t missing = PB_BIT(PB_H_HANDLE_PTE_FAULT) |
+                             (is_markers_kernel(p) ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
+    const uint64_t anon_trace = missing | PB_BIT(PB_H_DO_ANONYMOUS_PAGE);
+    const uint64_t read_trace = missing | PB_BIT(PB_H_DO_FAULT) | PB_BIT(PB_H_DO_READ_FAULT);
     uint64_t next_pfn = mm->next_pfn;
 
     for (; i < n; i++) {
         uint64_t page = pages[i], e, ne, trace;
         int acc = access[i], write, h, alloc = 0;
 
-        if (page < lane.start || page >= lane.end || acc > PB_ACCESS_EXEC ||
-            !(lane.allowed >> acc & 1))
+        if (page < start || page >= end || acc > PB_ACCESS_EXEC || !(allowed >> acc & 1))
             break;
         write = acc == PB_ACCESS_WRITE;
         e = pte[page];
@@ -991,11 +1024,16 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
             ne = pte_access_update(p, e, write);
             h = access_update_handler(e, ne);
             trace = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(h);
-        } else if (lane.anon && !(e & ~PB_AD)) {             /* pte_none */
+        } else if (anon && !(e & ~PB_AD)) {                  /* pte_none */
             alloc = write;
-            ne = anon_page_pte(p, lane.prot, lane.flags, write, write ? next_pfn++ : zero_pfn);
+            ne = anon_page_pte(p, prot, flags, write, write ? next_pfn++ : zero_pfn);
             h = PB_H_DO_ANONYMOUS_PAGE;
             trace = anon_trace;
+        } else if (cache && !write && !(e & ~PB_AD) && page - start < cache_pages &&
+                   cache[page - start] && !(cache[page - start] & PB_CACHE_SWAPPED)) {
+            ne = pfn_pte(cache[page - start], prot);            /* finish_fault */
+            h = PB_H_DO_READ_FAULT;
+            trace = read_trace;
         } else {
             break;
         }
@@ -1093,12 +1131,12 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         if (allocs)
             allocs[i] = (uint8_t)(next_pfn - pfn0);
         if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS ||
-                                 h == PB_H_DO_ANONYMOUS_PAGE)) {
+                                 h == PB_H_DO_ANONYMOUS_PAGE || h == PB_H_DO_READ_FAULT)) {
             i++;                               /* such faults may follow: back to the fast loop */
             break;
         }
     }
-    set_lane(lane, have_vma ? &vma : NULL, npages);
+    set_lane(lane, mm, have_vma ? &vma : NULL);
     mm->next_pfn = next_pfn;
     out->msg_n = tail.msg_n;
     for (h = 0; h < PB_H_COUNT; h++)
@@ -1133,9 +1171,9 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
     fast_lane lane;
     size_t i = start;
 
-    set_lane(&lane, NULL, mm->npages);        /* none yet: the general loop finds the VMA */
+    set_lane(&lane, mm, NULL);        /* none yet: the general loop finds the VMA */
     while (i < n) {
-        i = fast_loop(p, mm, pages, access, i, n, out, lane);
+        i = fast_loop(p, mm, pages, access, i, n, out, &lane);
         if (i >= n)
             break;
         status = others(p, mm, pages, access, n, i, resolve, retry, out, &i, &lane);

@@ -1282,12 +1282,13 @@ def test_mfill_atomic_pte_continue_errors(profile: str) -> None:
 
 # ====================================== a batch is its faults one by one
 
-def _busy_space(profile: str) -> AddressSpace:
+def _busy_space(profile: str, **kw: Any) -> AddressSpace:
     """Every kind of VMA and PTE side by side: written, read (zero page),
     read-only and PROT_NONE anonymous memory, a populated shmem mapping, a
-    uffd-wp registered one with write-protected and zapped pages, and pages
-    outside every VMA."""
-    mm = new_mm(profile, 1200)
+    uffd-wp registered one with write-protected and zapped pages, second
+    mappings of a populated object (none PTEs over cached pages) registered
+    for WP (no fault-around) and for MINOR, and pages outside every VMA."""
+    mm = new_mm(profile, 1200, **kw)
     mm.mmap(0, 64, "anon")
     mm.dispatch(np.arange(0, 40), "write")
     mm.dispatch(np.arange(40, 52), "read")
@@ -1304,22 +1305,29 @@ def _busy_space(profile: str) -> AddressSpace:
     mm.register(300, 64, "WP")
     mm.writeprotect(300, 20, True)
     mm.dontneed(305, 5)
+    mm.mmap(400, 48, "shmem", object=obj)          # pages 0-39 of obj are cached
+    mm.register(400, 48, "WP")
+    mm.mmap(460, 48, "shmem", object=obj)
+    mm.register(460, 48, "MINOR")
     return mm
 
 
 @BOTH
 @pytest.mark.parametrize("resolve", [None, "WP"])
-def test_a_batch_gives_what_its_faults_give_one_by_one(profile: str, resolve: Any) -> None:
+@pytest.mark.parametrize("fault_around_bytes", [65536, 4096])
+def test_a_batch_gives_what_its_faults_give_one_by_one(profile: str, resolve: Any,
+                                                       fault_around_bytes: int) -> None:
     """The dispatch loop completes present PTEs that an access may use as
     they are by itself and hands every other fault to the whole path; a
     fault dispatched alone always takes the whole path.  4,000 faults in
     random order over every kind of VMA and PTE give, in one batch, the
     handlers, outcomes, passes, traces, messages and PTEs they give one by
     one."""
-    rng = np.random.default_rng(len(profile) + (resolve is None))
-    pages = rng.choice(np.r_[0:100, 120:150, 190:270, 290:370, 500:510], 4000)
+    rng = np.random.default_rng(len(profile) + (resolve is None) + fault_around_bytes)
+    pages = rng.choice(np.r_[0:100, 120:150, 190:270, 290:370, 390:520], 4000)
     access = rng.choice(np.array([0, 0, 0, 1, 1, 2], dtype=np.uint8), 4000)
-    batch_mm, single_mm = _busy_space(profile), _busy_space(profile)
+    batch_mm = _busy_space(profile, fault_around_bytes=fault_around_bytes)
+    single_mm = _busy_space(profile, fault_around_bytes=fault_around_bytes)
     batch = batch_mm.dispatch(pages, access, resolve=resolve, trace=True)
     singles = [single_mm.dispatch([p], [a], resolve=resolve, trace=True)
                for p, a in zip(pages, access)]
@@ -1334,4 +1342,5 @@ def test_a_batch_gives_what_its_faults_give_one_by_one(profile: str, resolve: An
     assert list(zip(batch.messages["page"].tolist(), batch.messages["kind"].tolist())) == msgs
     taken = {h for h in batch.counts if batch.counts[h]}
     assert taken >= {"spurious", "set_access_flags", "wp_page_copy", "do_anonymous_page",
-                     "do_read_fault", "handle_userfault_wp", "access_error"}, taken
+                     "do_read_fault", "handle_userfault_wp", "handle_userfault_minor",
+                     "access_error"}, taken
