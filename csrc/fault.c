@@ -956,9 +956,13 @@ typedef struct fast_lane {
      * first page, and how many pages of it a fault may reach */
     const uint64_t *cache;
     uint64_t cache_pages;
+    /* with cache, in a uffd-wp VMA: the uffd-wp marker (6.18) or special
+     * PTE (v2) that a read turns back into the cached page, write-protected
+     * (the seed's path); else 0 */
+    uint64_t wp_leftover;
 } fast_lane;
 
-static void set_lane(fast_lane *lane, const pb_mm *mm, const pb_vma *v)
+static void set_lane(fast_lane *lane, const pb_profile *p, const pb_mm *mm, const pb_vma *v)
 {
     const pb_object *o = v ? vma_object(mm, v) : NULL;
 
@@ -969,6 +973,8 @@ static void set_lane(fast_lane *lane, const pb_mm *mm, const pb_vma *v)
         !fault_around_on(v->flags, mm->fault_around_pages) && v->pgoff < cache_limit(o)) {
         lane->cache = o->cache + v->pgoff;
         lane->cache_pages = cache_limit(o) - v->pgoff;
+        if (userfaultfd_wp(v))
+            lane->wp_leftover = is_markers_kernel(p) ? uffd_wp_marker(p) : p->special_pte;
     }
     lane->start = v->start;
     lane->end = v->end < mm->npages ? v->end : mm->npages;   /* the fast loop checks no more */
@@ -980,12 +986,13 @@ static void set_lane(fast_lane *lane, const pb_mm *mm, const pb_vma *v)
     lane->prot = v->prot;
 }
 
-/* Most faults of a batch take one of three short paths, after the arch
+/* Most faults of a batch take one of a few short paths, after the arch
  * handler's VMA checks: a present PTE the access may use as it is
  * (handle_pte_fault's last step); a none PTE of an anonymous VMA without
- * userfaultfd (do_anonymous_page); a read of a none PTE of a file VMA
- * whose page is in the page cache, without fault-around or MINOR
- * (do_read_fault -> finish_fault).  This loop completes those with few
+ * userfaultfd (do_anonymous_page); a read of a none PTE, or of the uffd-wp
+ * marker / special PTE in a uffd-wp VMA, of a file VMA whose page is in
+ * the page cache, without fault-around or MINOR (do_read_fault ->
+ * finish_fault, uffd-wp kept).  This loop completes those with few
  * values live, through the same helpers as the whole path.  Returns the
  * first fault from i on that it does not take. */
 static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
@@ -995,7 +1002,8 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     /* the lane's fields as locals (the stores below may alias *ln) */
     const uint64_t start = ln->start, end = ln->end, prot = ln->prot;
     const uint64_t *const cache = ln->cache;
-    const uint64_t cache_pages = ln->cache_pages;
+    const uint64_t cache_pages = ln->cache_pages, wp_leftover = ln->wp_leftover;
+    const int markers = is_markers_kernel(p);
     const int allowed = ln->allowed, anon = ln->anon;
     const uint32_t flags = ln->flags;
     /* Locals, not out->... or mm->...: the byte and PTE stores below may
@@ -1010,6 +1018,17 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
                              (is_markers_kernel(p) ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
     const uint64_t anon_trace = missing | PB_BIT(PB_H_DO_ANONYMOUS_PAGE);
     const uint64_t read_trace = missing | PB_BIT(PB_H_DO_FAULT) | PB_BIT(PB_H_DO_READ_FAULT);
+    /* 6.18: do_swap_page -> handle_pte_marker -> pte_marker_handle_uffd_wp
+     * -> do_pte_missing -> do_fault; v2: do_swap_pte ->
+     * uffd_wp_handle_special -> do_fault */
+    const int leftover_handler = markers ? PB_H_PTE_MARKER_HANDLE_UFFD_WP
+                                         : PB_H_UFFD_WP_HANDLE_SPECIAL;
+    const uint64_t leftover_trace =
+        PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(leftover_handler) | PB_BIT(PB_H_DO_FAULT) |
+        PB_BIT(PB_H_DO_READ_FAULT) |
+        (markers ? PB_BIT(PB_H_DO_SWAP_PAGE) | PB_BIT(PB_H_HANDLE_PTE_MARKER) |
+                   PB_BIT(PB_H_DO_PTE_MISSING)
+                 : PB_BIT(PB_H_DO_SWAP_PTE));
     uint64_t next_pfn = mm->next_pfn;
 
     for (; i < n; i++) {
@@ -1029,11 +1048,18 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
             ne = anon_page_pte(p, prot, flags, write, write ? next_pfn++ : zero_pfn);
             h = PB_H_DO_ANONYMOUS_PAGE;
             trace = anon_trace;
-        } else if (cache && !write && !(e & ~PB_AD) && page - start < cache_pages &&
-                   cache[page - start] && !(cache[page - start] & PB_CACHE_SWAPPED)) {
+        } else if (cache && !write && (!(e & ~PB_AD) || (e == wp_leftover && e)) &&
+                   page - start < cache_pages && cache[page - start] &&
+                   !(cache[page - start] & PB_CACHE_SWAPPED)) {
             ne = pfn_pte(cache[page - start], prot);            /* finish_fault */
-            h = PB_H_DO_READ_FAULT;
-            trace = read_trace;
+            if (e & ~PB_AD) {              /* the leftover: keep uffd-wp (orig_pte_uffd_wp) */
+                ne = mkuffd_wp_of(p, markers, ne);
+                h = leftover_handler;
+                trace = leftover_trace;
+            } else {
+                h = PB_H_DO_READ_FAULT;
+                trace = read_trace;
+            }
         } else {
             break;
         }
@@ -1131,12 +1157,14 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         if (allocs)
             allocs[i] = (uint8_t)(next_pfn - pfn0);
         if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS ||
-                                 h == PB_H_DO_ANONYMOUS_PAGE || h == PB_H_DO_READ_FAULT)) {
+                                 h == PB_H_DO_ANONYMOUS_PAGE || h == PB_H_DO_READ_FAULT ||
+                                 h == PB_H_PTE_MARKER_HANDLE_UFFD_WP ||
+                                 h == PB_H_UFFD_WP_HANDLE_SPECIAL)) {
             i++;                               /* such faults may follow: back to the fast loop */
             break;
         }
     }
-    set_lane(lane, mm, have_vma ? &vma : NULL);
+    set_lane(lane, p, mm, have_vma ? &vma : NULL);
     mm->next_pfn = next_pfn;
     out->msg_n = tail.msg_n;
     for (h = 0; h < PB_H_COUNT; h++)
@@ -1171,7 +1199,7 @@ int pb_dispatch(const pb_profile *p, pb_mm *mm, const uint64_t *pages,
     fast_lane lane;
     size_t i = start;
 
-    set_lane(&lane, mm, NULL);        /* none yet: the general loop finds the VMA */
+    set_lane(&lane, p, mm, NULL);        /* none yet: the general loop finds the VMA */
     while (i < n) {
         i = fast_loop(p, mm, pages, access, i, n, out, &lane);
         if (i >= n)
