@@ -42,6 +42,12 @@ static inline uint64_t mk_swp(uint64_t type, uint64_t offset)
            (type << PB_SWP_TYPE_SHIFT);
 }
 
+/* pte_none(): zero but for A/D, which a KNL erratum may set (pgtable.h) */
+static inline int pte_none(uint64_t v)
+{
+    return !(v & ~PB_AD);
+}
+
 static inline int is_pfn_kind(int kind)
 {
     return kind == PB_KIND_MIGRATION || kind == PB_KIND_DEVICE || kind == PB_KIND_HWPOISON;
@@ -55,8 +61,8 @@ static inline int classify(const pb_profile *p, uint64_t v)
         return PB_KIND_PRESENT;
     if (v & PB_PAGE_PROTNONE)
         return PB_KIND_PROTNONE;
-    if (!(v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY)))
-        return PB_KIND_NONE;           /* pte_none ignores A/D (KNL erratum) */
+    if (pte_none(v))
+        return PB_KIND_NONE;
     if (v == p->special_pte)           /* v2: pte_same(), exact equality */
         return PB_KIND_UFFD_WP_SPECIAL;
     kind = p->type_kind[v >> PB_SWP_TYPE_SHIFT];
@@ -297,7 +303,7 @@ static inline void decode(const pb_profile *p, uint64_t v, pb_fields *f)
     }
     f->pfn = 0;
     f->flags = 0;
-    if (!(v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY))) {
+    if (pte_none(v)) {
         f->kind = PB_KIND_NONE;
         f->swp_type = 0;
         f->swp_offset = 0;
@@ -335,7 +341,7 @@ static inline uint64_t clear_saveddirty(const pb_profile *p, uint64_t v)
 static inline int pte_op(const pb_profile *p, int op, uint64_t v, uint64_t arg, uint64_t *out)
 {
     int present = (v & (PB_PAGE_PRESENT | PB_PAGE_PROTNONE)) != 0;
-    int swap_format = !present && (v & ~(PB_PAGE_ACCESSED | PB_PAGE_DIRTY)) != 0;
+    int swap_format = !present && !pte_none(v);
 
     if (op < 0 || op >= PB_OP_COUNT)
         return PB_E_OP;

@@ -370,7 +370,7 @@ static PB_HOT int do_fault_around(fault_ctx *c)
         slot = o->cache[off];
         if (!slot || (slot & PB_CACHE_SWAPPED))
             continue;                                 /* not uptodate in the cache */
-        if (classify(c->p, c->mm->pte[pg]) != PB_KIND_NONE)
+        if (!pte_none(c->mm->pte[pg]))
             continue;
         c->mm->pte[pg] = pfn_pte(slot, v->prot);
         mapped |= pg == c->page;
@@ -869,7 +869,8 @@ typedef struct fault_tail {
     uint64_t *msg_fault, *msg_page;
     uint8_t *msg_kind;
     size_t msg_n, room;
-    uint64_t extra[PB_H_COUNT];    /* passes after the first, per handler */
+    uint64_t *counts;              /* passes per handler: the batch's, for the passes
+                                    * after the first (the first are counted at the end) */
     /* per fault, in and out */
     uint64_t next_pfn, trace;
     int passes, last;
@@ -915,7 +916,7 @@ static PB_HOT int settle_loop(const pb_profile *p, pb_mm *mm, const pb_vma *vma,
         if (outcome != PB_O_REFAULT || !retry || passes >= PB_MAX_PASSES)
             break;
         outcome = fault_pass(&c, pte, page, acc);
-        t->extra[c.handler]++;
+        t->counts[c.handler]++;
         passes++;
         if (tracing)
             trace |= c.trace;
@@ -1043,16 +1044,16 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
             ne = pte_access_update(p, e, write);
             h = access_update_handler(e, ne);
             trace = PB_BIT(PB_H_HANDLE_PTE_FAULT) | PB_BIT(h);
-        } else if (anon && !(e & ~PB_AD)) {                  /* pte_none */
+        } else if (anon && pte_none(e)) {
             alloc = write;
             ne = anon_page_pte(p, prot, flags, write, write ? next_pfn++ : zero_pfn);
             h = PB_H_DO_ANONYMOUS_PAGE;
             trace = anon_trace;
-        } else if (cache && !write && (!(e & ~PB_AD) || (e == wp_leftover && e)) &&
+        } else if (cache && !write && (pte_none(e) || (e == wp_leftover && e)) &&
                    page - start < cache_pages && cache[page - start] &&
                    !(cache[page - start] & PB_CACHE_SWAPPED)) {
             ne = pfn_pte(cache[page - start], prot);            /* finish_fault */
-            if (e & ~PB_AD) {              /* the leftover: keep uffd-wp (orig_pte_uffd_wp) */
+            if (!pte_none(e)) {            /* the leftover: keep uffd-wp (orig_pte_uffd_wp) */
                 ne = mkuffd_wp_of(p, markers, ne);
                 h = leftover_handler;
                 trace = leftover_trace;
@@ -1102,12 +1103,12 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     size_t i;
     fault_ctx c;
 
-    memset(&tail, 0, sizeof tail);
     tail.msg_fault = out->msg_fault;
     tail.msg_page = out->msg_page;
     tail.msg_kind = out->msg_kind;
     tail.msg_n = out->msg_n;
     tail.room = out->msg_cap > out->msg_n ? out->msg_cap - out->msg_n : 0;
+    tail.counts = out->counts;
     c.p = p;
     c.mm = mm;
     c.next_pfn = &next_pfn;
@@ -1159,16 +1160,17 @@ static PB_HOT int dispatch_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
         if (tail.passes == 1 && (h == PB_H_SPURIOUS || h == PB_H_SET_ACCESS_FLAGS ||
                                  h == PB_H_DO_ANONYMOUS_PAGE || h == PB_H_DO_READ_FAULT ||
                                  h == PB_H_PTE_MARKER_HANDLE_UFFD_WP ||
-                                 h == PB_H_UFFD_WP_HANDLE_SPECIAL)) {
-            i++;                               /* such faults may follow: back to the fast loop */
+                                 h == PB_H_UFFD_WP_HANDLE_SPECIAL ||
+                                 h == PB_H_DO_FAULT_AROUND)) {
+            /* faults the fast loop takes are likely next (after
+             * fault-around: the pages it mapped) */
+            i++;
             break;
         }
     }
     set_lane(lane, p, mm, have_vma ? &vma : NULL);
     mm->next_pfn = next_pfn;
     out->msg_n = tail.msg_n;
-    for (h = 0; h < PB_H_COUNT; h++)
-        out->counts[h] += tail.extra[h];
     *done = i;
     return status;
 }
