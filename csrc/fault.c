@@ -1016,7 +1016,7 @@ static PB_LOOP size_t fast_loop(const pb_profile *p, pb_mm *mm, const uint64_t *
     uint64_t *const pte = mm->pte;
     const uint64_t zero_pfn = mm->zero_pfn;
     const uint64_t missing = PB_BIT(PB_H_HANDLE_PTE_FAULT) |
-                             (is_markers_kernel(p) ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
+                             (markers ? PB_BIT(PB_H_DO_PTE_MISSING) : 0);
     const uint64_t anon_trace = missing | PB_BIT(PB_H_DO_ANONYMOUS_PAGE);
     const uint64_t read_trace = missing | PB_BIT(PB_H_DO_FAULT) | PB_BIT(PB_H_DO_READ_FAULT);
     /* 6.18: do_swap_page -> handle_pte_marker -> pte_marker_handle_uffd_wp

@@ -1284,7 +1284,7 @@ def test_mfill_atomic_pte_continue_errors(profile: str) -> None:
 
 def _busy_space(profile: str, **kw: Any) -> AddressSpace:
     """Every kind of VMA and PTE side by side: written, read (zero page),
-    read-only and PROT_NONE anonymous memory, a populated shmem mapping, a
+    swapped-out, NUMA-hinted, read-only and PROT_NONE anonymous memory, a populated shmem mapping, a
     uffd-wp registered one with write-protected and zapped pages, second
     mappings of a populated object (none PTEs over cached pages) registered
     for WP (no fault-around) and for MINOR, and pages outside every VMA."""
@@ -1292,6 +1292,8 @@ def _busy_space(profile: str, **kw: Any) -> AddressSpace:
     mm.mmap(0, 64, "anon")
     mm.dispatch(np.arange(0, 40), "write")
     mm.dispatch(np.arange(40, 52), "read")
+    mm.pageout(0, 10)                              # swap entries
+    mm.numa_hint(20, 5)                            # PROT_NONE PTEs
     mm.mmap(64, 32, "anon")
     mm.dispatch(np.arange(64, 90), "write")
     mm.mprotect(64, 32, "r")
@@ -1342,5 +1344,5 @@ def test_a_batch_gives_what_its_faults_give_one_by_one(profile: str, resolve: An
     assert list(zip(batch.messages["page"].tolist(), batch.messages["kind"].tolist())) == msgs
     taken = {h for h in batch.counts if batch.counts[h]}
     assert taken >= {"spurious", "set_access_flags", "wp_page_copy", "do_anonymous_page",
-                     "do_read_fault", "handle_userfault_wp", "handle_userfault_minor",
-                     "access_error"}, taken
+                     "do_read_fault", "do_swap_page", "do_numa_page", "handle_userfault_wp",
+                     "handle_userfault_minor", "access_error"}, taken
