@@ -120,3 +120,18 @@ def test_simulate_bad_scenario_exits_3(tmp_path: Any, capsys: Any, text: str) ->
     path.write_text(text)
     assert main(["simulate", str(path)]) == 3
     assert capsys.readouterr().err.strip()
+
+
+def test_simulate_live_cut_short_exits_4(capsys: Any, monkeypatch: Any) -> None:
+    """A live run that a system call or the time limit cut short is the
+    environment's doing: exit 4, one line naming it, no traceback."""
+    from ptebits import live
+
+    def cut_short(*args: Any, **kwargs: Any) -> None:
+        raise live.LiveRunError("killed after 2 s in step 1 (read)", timed_out=True)
+
+    monkeypatch.setattr(live, "run_live", cut_short)
+    code = main(["simulate", scenario("shmem_memfd_wp_punch_keeps_marker"), "--live"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 4
+    assert len(err) == 1 and "killed after 2 s in step 1 (read)" in err[0]

@@ -34,8 +34,9 @@ class UsageError(Exception):
 def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, (UsageError, UnknownProfileError)):
         return EXIT_USAGE
-    if isinstance(exc, UnsupportedKernelError) or type(exc).__name__ == "MissingDependencyError":
-        return EXIT_ENV
+    if isinstance(exc, UnsupportedKernelError) or type(exc).__name__ in (
+            "MissingDependencyError", "LiveRunError"):
+        return EXIT_ENV                 # a live run the kernel or the time limit cut short
     if isinstance(exc, (DumpFormatError, FieldRangeError, FileError, InvalidValueError,
                         InvalidTypeError)):
         return EXIT_DATA
