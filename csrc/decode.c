@@ -271,7 +271,7 @@ void pb_decode_array(const pb_profile *p, const uint64_t *raw, size_t n,
 {
     pb_block_room room;
     pb_block *const b = pb_block_place(&room, raw);
-    int stream = copy_mode(n), avx512 = pb_have_avx512();
+    int stream = copy_mode(n), avx512 = pb_decode_vector_isa() == PB_ISA_AVX512;
     size_t start, i, m;
     pb_fields f;
 

@@ -18,11 +18,12 @@
 #include <immintrin.h>
 #include <stdlib.h>
 
-int pb_have_avx512(void)
+int pb_decode_vector_isa(void)
 {
     const char *off = getenv("PTEBITS_NO_AVX512");   /* to compare with the scalar path */
 
-    return !(off && *off && *off != '0') && __builtin_cpu_supports("avx512f");
+    return !(off && *off && *off != '0') && __builtin_cpu_supports("avx512f")
+           ? PB_ISA_AVX512 : PB_ISA_SCALAR;
 }
 
 #define PB_AVX512 __attribute__((target("avx512f")))
@@ -184,9 +185,9 @@ PB_AVX512 size_t pb_decode_block_avx512(const pb_profile *p, const uint64_t *v, 
 
 #else   /* no AVX-512 form on this compiler or architecture */
 
-int pb_have_avx512(void)
+int pb_decode_vector_isa(void)
 {
-    return 0;
+    return PB_ISA_SCALAR;
 }
 
 size_t pb_decode_block_avx512(const pb_profile *p, const uint64_t *v, size_t m, pb_block *b)
@@ -199,8 +200,3 @@ size_t pb_decode_block_avx512(const pb_profile *p, const uint64_t *v, size_t m, 
 }
 
 #endif
-
-int pb_decode_vector_isa(void)
-{
-    return pb_have_avx512() ? PB_ISA_AVX512 : PB_ISA_SCALAR;
-}

@@ -42,11 +42,9 @@ static inline pb_block *pb_block_place(pb_block_room *room, const void *input)
     return (pb_block *)(void *)(room->words + skip / sizeof(uint64_t));
 }
 
-/* Whether this CPU runs pb_decode_block_avx512 (AVX-512F). */
-int pb_have_avx512(void);
 /* decode() of v[0..m) into b, 8 entries at a time; returns how many it
  * decoded (m rounded down to a multiple of 8; the caller does the rest).
- * Call only where pb_have_avx512(). */
+ * Call only where pb_decode_vector_isa() is PB_ISA_AVX512. */
 size_t pb_decode_block_avx512(const pb_profile *p, const uint64_t *v, size_t m, pb_block *b);
 
 #endif /* PTEBITS_DECODE_BLOCK_H */
